@@ -1,0 +1,3 @@
+from pangeoctl.cli import main
+
+main()

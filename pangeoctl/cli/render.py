@@ -1,0 +1,30 @@
+"""`pangeoctl render`: write the helm values, cluster spec and commands `up` would use — change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pangeoctl.cli._common import DEFAULT_CONFIG, CloudOpt, ConfigOpt, load_config
+
+
+def render(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into (created).")] = Path("rendered"),
+    cloud: CloudOpt = None,
+) -> None:
+    """Render pangeo.yaml into files you can read, diff and review.
+
+    For a Kubernetes cloud: values.yaml (for helm/pangeo: `jupyterhub:` and
+    `dask-gateway:` sections), the cluster spec (an eksctl ClusterConfig on aws)
+    and commands.sh, the exact commands `up` runs. For local: the generated
+    jupyterhub_config.py and dask_gateway_config.py. No secret value is written.
+    """
+    from pangeoctl.render import render_plan, write_plan
+
+    cfg = load_config(config, cloud)
+    out = output.resolve()
+    for path in write_plan(render_plan(cfg, out), out):
+        print(f"wrote {path}")

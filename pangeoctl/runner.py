@@ -1,0 +1,218 @@
+"""The one place a child process runs: real, dry-run and recording runners, secret redaction.
+
+Every helm/kubectl/gcloud/aws/az/eksctl/kind/minikube/docker call is a :class:`Command` handed to a
+:class:`Runner`. ``RealRunner`` executes it, ``DryRunRunner`` only prints it, ``RecordingRunner`` keeps it
+for tests (and can be told to fail a step). Secrets never enter argv: a command that needs one gets it on
+stdin, resolved from its reference at the last moment and shown redacted everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Stdin:
+    """Text fed to a command's stdin, built at run time (it may hold a secret); ``label`` is what is shown."""
+
+    label: str
+    build: Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    why: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    stdin: Stdin | None = None
+    # A probe: when it exits 0 the step is already done and is skipped (idempotent `up`).
+    unless: tuple[str, ...] | None = None
+
+    def shell(self) -> str:
+        """The command as one shell line, secrets left as their references."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        line = (env + " " if env else "") + shlex.join(self.argv)
+        if self.stdin is not None:
+            line += f"  # stdin: {self.stdin.label}"
+        if self.unless is not None:
+            line = f"{shlex.join(self.unless)} >/dev/null 2>&1 || {line}"
+        return line
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class RunError(Exception):
+    """A step failed: the command, its exit code, the useful tail of stderr and, when known, the fix."""
+
+    def __init__(self, cmd: Command, result: Result):
+        self.cmd, self.result = cmd, result
+        self.hint = diagnose(result.stderr + result.stdout)
+        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        msg = f"`{cmd.shell()}` exited {result.returncode}"
+        if tail:
+            msg += f":\n{tail}"
+        if self.hint:
+            msg += f"\nfix: {self.hint}"
+        super().__init__(msg)
+
+
+class MissingTool(Exception):
+    def __init__(self, tool: str, hint: str):
+        self.tool, self.hint = tool, hint
+        super().__init__(f"`{tool}` is not installed — {hint}")
+
+
+# stderr patterns of the tools we drive → what to do about them
+DIAGNOSES: list[tuple[str, str]] = [
+    (r"You do not currently have an active account|gcloud auth login|Reauthentication required", "log in: `gcloud auth login` (and `gcloud auth application-default login`)"),
+    (r"has not been used in project|SERVICE_DISABLED|API .* is not enabled", "enable the API: `gcloud services enable container.googleapis.com --project PROJECT`"),
+    (r"QUOTA_EXCEEDED|Quota '.*' exceeded|exceeded quota|VcpuQuota|insufficient.*quota", "a quota is too low for the pools' max nodes: request more in the console, or lower `max_nodes`"),
+    (r"Unable to locate credentials|ExpiredToken|InvalidClientTokenId|could not find any credentials", "log in to AWS: `aws sso login --profile PROFILE` (or set AWS_PROFILE)"),
+    (r"Please run 'az login'|AADSTS|az login", "log in to Azure: `az login` then `az account set --subscription SUB`"),
+    (r"context .* does not exist|no context exists with the name", "the kubeconfig context is missing: check `existing.context` with `kubectl config get-contexts`"),
+    (r"acme: error: 429|rateLimited|too many certificates", "Let's Encrypt rate limit hit: wait (limits reset weekly) or test with HTTPS off"),
+    (r"no such host|NXDOMAIN|DNS problem", "the domain does not resolve to the hub yet: point `hub.domain` at the proxy-public address, then rerun `up`"),
+    (r"Kubernetes cluster unreachable|connection refused.*6443|Unable to connect to the server", "the cluster API is unreachable: check the kubeconfig and that the cluster is running (`pangeoctl status`)"),
+]
+
+
+def diagnose(text: str) -> str | None:
+    for pattern, hint in DIAGNOSES:
+        if re.search(pattern, text, re.IGNORECASE):
+            return hint
+    return None
+
+
+class Runner(Protocol):
+    """Runs commands. ``run`` returns the result or raises :class:`RunError` on a non-zero exit."""
+
+    def run(self, cmd: Command, *, check: bool = True) -> Result: ...
+
+    def which(self, tool: str) -> str | None: ...
+
+
+class RealRunner:
+    def __init__(self, echo: Callable[[str], None] | None = None):
+        self.echo = echo
+
+    def which(self, tool: str) -> str | None:
+        return shutil.which(tool)
+
+    def _probe(self, argv: Sequence[str], env: dict[str, str]) -> bool:
+        try:
+            return subprocess.run(list(argv), env={**os.environ, **env}, capture_output=True, timeout=120).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    def run(self, cmd: Command, *, check: bool = True) -> Result:
+        if cmd.unless is not None and self._probe(cmd.unless, cmd.env):
+            if self.echo:
+                self.echo(f"already done: {cmd.why or cmd.argv[0]}")
+            return Result(0)
+        if self.echo:
+            self.echo(f"$ {cmd.shell()}")
+        try:
+            proc = subprocess.run(
+                list(cmd.argv),
+                env={**os.environ, **cmd.env},
+                input=cmd.stdin.build() if cmd.stdin else None,
+                capture_output=True,
+                text=True,
+            )
+        except FileNotFoundError:
+            raise MissingTool(cmd.argv[0], install_hint(cmd.argv[0])) from None
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise RunError(cmd, result)
+        return result
+
+
+class DryRunRunner:
+    """Prints each command, shell-quoted, and runs nothing."""
+
+    def __init__(self, echo: Callable[[str], None]):
+        self.echo = echo
+
+    def which(self, tool: str) -> str | None:
+        return shutil.which(tool)
+
+    def run(self, cmd: Command, *, check: bool = True) -> Result:
+        self.echo(cmd.shell())
+        return Result(0)
+
+
+class RecordingRunner:
+    """Keeps every command; ``fail_on`` makes the first command whose argv contains it fail."""
+
+    def __init__(self, *, fail_on: Sequence[str] = (), stderr: str = "", present: Sequence[str] | None = None, done: Sequence[str] = ()):
+        self.commands: list[Command] = []
+        self.fail_on, self.stderr = tuple(fail_on), stderr
+        self.present = present
+        self.done = tuple(done)  # probes whose argv contains one of these succeed
+
+    @property
+    def argvs(self) -> list[list[str]]:
+        return [list(c.argv) for c in self.commands]
+
+    def which(self, tool: str) -> str | None:
+        return f"/usr/bin/{tool}" if self.present is None or tool in self.present else None
+
+    def run(self, cmd: Command, *, check: bool = True) -> Result:
+        if cmd.unless is not None and any(d in cmd.unless for d in self.done):
+            return Result(0)
+        self.commands.append(cmd)
+        if cmd.stdin is not None:
+            cmd.stdin.build()  # resolve it as the real runner would, so a missing secret fails here too
+        if self.fail_on and all(part in cmd.argv for part in self.fail_on):
+            result = Result(1, "", self.stderr or "error")
+            if check:
+                raise RunError(cmd, result)
+            return result
+        return Result(0)
+
+
+INSTALL_HINTS = {
+    "gcloud": "install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install), then `gcloud auth login`",
+    "gke-gcloud-auth-plugin": "`gcloud components install gke-gcloud-auth-plugin` (kubectl needs it for GKE)",
+    "aws": "install the AWS CLI v2 (https://aws.amazon.com/cli/), then `aws configure sso`",
+    "eksctl": "install eksctl (https://eksctl.io/installation/)",
+    "az": "install the Azure CLI (https://learn.microsoft.com/cli/azure/install-azure-cli), then `az login`",
+    "kind": "install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation) and a container engine",
+    "minikube": "install minikube (https://minikube.sigs.k8s.io/docs/start/)",
+    "kubectl": "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
+    "helm": "install Helm ≥ 3.8 (https://helm.sh/docs/intro/install/)",
+    "docker": "install Docker Engine or Docker Desktop",
+    "podman": "install podman (https://podman.io/docs/installation)",
+    "buildah": "install buildah (https://buildah.io)",
+}
+
+
+def install_hint(tool: str) -> str:
+    return INSTALL_HINTS.get(tool, f"install `{tool}` and make sure it is on PATH")
+
+
+def read_secret(env: str | None, file: Path | None) -> str:
+    """The value behind a secret reference. Raises ``LookupError`` naming the reference, never the value."""
+    if env is not None:
+        value = os.environ.get(env)
+        if not value:
+            raise LookupError(f"environment variable {env} is not set — export it before running pangeoctl")
+        return value
+    assert file is not None
+    try:
+        return Path(file).expanduser().read_text().splitlines()[0].strip()
+    except (OSError, IndexError):
+        raise LookupError(f"secret file {file} is missing or empty") from None

@@ -1,0 +1,74 @@
+"""Typed units for ``pangeo.yaml``: memory sizes and durations.
+
+Both parse the forms people write by hand (``4G``, ``4 GiB``, ``512Mi``; ``30m``, ``1h``, ``90s``, a bare
+number) into one integer, so cross-field checks compare numbers, and both print back in the form the
+downstream tool expects (kubespawner and dask-gateway read ``K/M/G/T`` as powers of 1024).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?|B)?\s*$", re.IGNORECASE)
+_MEM_POW = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}
+
+_DUR_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_DUR_MULT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_memory(value: Any) -> int:
+    """Bytes from ``4G``, ``4 GiB``, ``512Mi``, ``1.5G`` or an integer (bytes). Units are binary."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size like '4G' or '512M'")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    m = _MEM_RE.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a size: write it like '4G', '512M' or '2Gi'")
+    number, unit = float(m.group(1)), m.group(2).upper()
+    return int(number * 1024 ** _MEM_POW[unit])
+
+
+def format_memory(nbytes: int) -> str:
+    """The shortest exact ``K/M/G/T`` form (binary units), as kubespawner and dask-gateway read it."""
+    for unit, power in (("T", 4), ("G", 3), ("M", 2), ("K", 1)):
+        if nbytes % 1024**power == 0:
+            return f"{nbytes // 1024**power}{unit}"
+    return str(nbytes)
+
+
+def k8s_quantity(nbytes: int) -> str:
+    """Kubernetes quantity (``10Gi``) for a size in bytes."""
+    text = format_memory(nbytes)
+    return text + "i" if text[-1] in "KMGT" else text
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds from ``30m``, ``1h``, ``2d``, ``90s`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '30m' or '1h'")
+    if isinstance(value, int | float):
+        return int(value)
+    m = _DUR_RE.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration: write it like '30m', '1h' or '3600'")
+    return int(float(m.group(1)) * _DUR_MULT[m.group(2).lower() if m.group(2) else None])
+
+
+def format_duration(seconds: int) -> str:
+    for unit, mult in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % mult == 0:
+            return f"{seconds // mult}{unit}"
+    return f"{seconds}s"
+
+
+Memory = Annotated[int, BeforeValidator(parse_memory), PlainSerializer(format_memory, return_type=str)]
+"""A memory size in bytes, written in pangeo.yaml as ``4G``/``512M``."""
+
+Duration = Annotated[int, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+"""A duration in seconds, written in pangeo.yaml as ``30m``/``1h``."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: an isolated HOME, plain output, and paths to the fixtures and the charts' schemas."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "tests" / "configs"
+
+
+def schemas_dir() -> Path | None:
+    """The charts' reference schemas: $PANGEOCTL_SCHEMAS, else ../shared/schemas beside the checkout."""
+    for candidate in (os.environ.get("PANGEOCTL_SCHEMAS"), ROOT.parent / "shared" / "schemas"):
+        if candidate and Path(candidate, "z2jh-4.4.0.values.schema.json").exists():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("GITHUB_CLIENT_SECRET", "gh-secret-value-that-must-never-leak")
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    found = schemas_dir()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("the charts' schemas are missing: expected ../shared/schemas beside the checkout or $PANGEOCTL_SCHEMAS")
+        pytest.skip("the charts' schemas are not beside this checkout (set PANGEOCTL_SCHEMAS)")
+    return found
