@@ -216,3 +216,15 @@ def read_secret(env: str | None, file: Path | None) -> str:
         return Path(file).expanduser().read_text().splitlines()[0].strip()
     except (OSError, IndexError):
         raise LookupError(f"secret file {file} is missing or empty") from None
+
+
+def spawn(argv: Sequence[str], *, cwd: Path, log: Path, env: dict[str, str] | None = None) -> int:
+    """Start a long-running process that outlives pangeoctl (its own session, output appended to ``log``)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        try:
+            proc = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env={**os.environ, **(env or {})})
+        except FileNotFoundError:
+            raise MissingTool(argv[0], install_hint(argv[0])) from None
+    return proc.pid

@@ -17,6 +17,7 @@ from dask_gateway_server.backends.base import PublicException as _PublicExceptio
 def _cap_clusters_per_user(base, limit):
     class CappedBackend(base):
         async def start_cluster(self, user, cluster_options):
+            await self.process_cluster_options(user, cluster_options)  # bad options: say so first
             active = await self.list_clusters(username=user.name)  # pending + running
             if len(active) >= limit:
                 raise _PublicException(
@@ -44,12 +45,14 @@ def gateway_config(cfg: Config, *, backend: str, image_option: bool) -> str:
         Offer ``image`` in the cluster options (only backends that run containers honour it).
     """
     opts, lim = cfg.dask.options, cfg.dask.limits
+    # Select takes string choices; the handler maps them back to numbers the cluster config reads.
+    cores = {f"{c:g}": float(c) for c in opts.worker_cores}
     memory = {format_memory(m): m for m in opts.worker_memory}
     fields = [
-        f'Select("worker_cores", {[float(c) for c in opts.worker_cores]!r}, default={float(opts.worker_cores[0])!r}, label="Cores per worker")',
+        f'Select("worker_cores", {list(cores)!r}, default={next(iter(cores))!r}, label="Cores per worker")',
         f'Select("worker_memory", {list(memory)!r}, default={next(iter(memory))!r}, label="Memory per worker")',
     ]
-    handler = ['"worker_cores": options.worker_cores', f'"worker_memory": {memory!r}[options.worker_memory]']
+    handler = [f'"worker_cores": {cores!r}[options.worker_cores]', f'"worker_memory": {memory!r}[options.worker_memory]']
     if image_option and opts.allow_image:
         fields.append(f'String("image", default={cfg.worker_image!r}, label="Worker image")')
         handler.append('"image": options.image')

@@ -81,7 +81,8 @@ c.JupyterHub.hub_port = {layout.hub_api_port}
 c.JupyterHub.db_url = {"sqlite:///" + str(layout.state / "jupyterhub.sqlite")!r}
 c.JupyterHub.cookie_secret_file = {str(s / "cookie_secret")!r}
 c.JupyterHub.pid_file = {str(layout.state / "run" / "hub.pid")!r}
-c.JupyterHub.cleanup_servers = True
+# Servers and Dask clusters outlive a hub or gateway restart; `pangeoctl down` stops them.
+c.JupyterHub.cleanup_servers = False
 
 # The proxy: the Python port of configurable-http-proxy (no Node needed), started by the hub.
 c.ConfigurableHTTPProxy.command = [{str(b / "configurable-http-proxy")!r}]
@@ -159,6 +160,7 @@ c.JupyterHubAuthenticator.jupyterhub_service_name = "{GATEWAY_SERVICE}"
 # UnsafeLocalBackend: clusters run as this account. (LocalBackend, with real Unix users, chowns `/` when
 # run as root in dask-gateway-server 2026.3.0 — never use it unpatched here.)
 c.UnsafeLocalBackend.db_url = "sqlite:///{layout.state / "dask_gateway.sqlite"}"
+c.UnsafeLocalBackend.stop_clusters_on_shutdown = False
 c.UnsafeLocalBackend.clusters_directory = "{layout.state / "dask-clusters"}"
 c.UnsafeLocalBackend.inherited_environment = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
 # distributed 2026 has no dask-scheduler/dask-worker scripts; bind every listener to loopback.

@@ -1,0 +1,69 @@
+"""Apply a plan to a Kubernetes cloud: check the tools, then run each command through the runner.
+
+``up`` renders into the deployment's state dir (so the files the commands name exist), and runs the
+plan's commands in order; the first failure stops everything after it. ``down`` uninstalls the release
+first, then (when asked) deletes the cluster, then lists what may still bill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pangeoctl import clouds, helm
+from pangeoctl.config import Config
+from pangeoctl.render import Plan, render_plan, write_plan
+from pangeoctl.runner import Command, MissingTool, Runner, install_hint
+
+Echo = Callable[[str], None]
+
+
+def deploy_dir(cfg: Config) -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pangeoctl")) / cfg.name / cfg.cloud
+
+
+def check_tools(cfg: Config, runner: Runner) -> None:
+    """Every CLI the cloud needs, found up front; the first missing one is reported with its install hint."""
+    for tool in clouds.get(cfg.cloud).tools:
+        if runner.which(tool) is None:
+            raise MissingTool(tool, install_hint(tool))
+
+
+def up(cfg: Config, runner: Runner, echo: Echo, *, out: Path | None = None, write: bool = True) -> Plan:
+    out = out or deploy_dir(cfg)
+    plan = render_plan(cfg, out)
+    check_tools(cfg, runner)
+    if write:
+        write_plan(plan, out)
+    for i, cmd in enumerate(plan.commands, 1):
+        echo(f"[{i}/{len(plan.commands)}] {cmd.why}")
+        runner.run(cmd)
+    return plan
+
+
+def down_commands(cfg: Config, *, delete_cluster: bool, purge_data: bool, out: Path | None = None) -> list[Command]:
+    cloud = clouds.get(cfg.cloud)
+    handle = cloud.handle(cfg, out or deploy_dir(cfg))
+    cmds = helm.uninstall(cfg, handle, purge_data=purge_data)
+    if delete_cluster:
+        if not cloud.owns_cluster:
+            raise ValueError(f"cloud {cfg.cloud!r} never deletes the cluster it was given — remove --delete-cluster")
+        cmds += cloud.delete(cfg, handle)
+    return cmds
+
+
+def down(cfg: Config, runner: Runner, echo: Echo, *, delete_cluster: bool, purge_data: bool, verify: bool, out: Path | None = None) -> list[str]:
+    check_tools(cfg, runner)
+    cmds = down_commands(cfg, delete_cluster=delete_cluster, purge_data=purge_data, out=out)
+    for i, cmd in enumerate(cmds, 1):
+        echo(f"[{i}/{len(cmds)}] {cmd.why}")
+        runner.run(cmd)
+    leftovers: list[str] = []
+    if verify:
+        for cmd in clouds.get(cfg.cloud).leftovers(cfg):
+            found = runner.run(cmd, check=False).stdout.strip()
+            if found:
+                leftovers += [f"{cmd.why}: {line}" for line in found.splitlines()]
+    return leftovers
