@@ -82,9 +82,7 @@ class Local(Base):
 
 
 class Pool(Base):
-    machine_type: str | None = Field(
-        None, description="VM type (`n2-standard-4`, `m6i.xlarge`, `Standard_D4s_v5`). Default depends on the cloud."
-    )
+    machine_type: str | None = Field(None, description="VM type (`n2-standard-4`, `m6i.xlarge`, `Standard_D4s_v5`). Default depends on the cloud.")
     min_nodes: int = Field(0, ge=0, description="Autoscaler minimum. 0 lets the pool scale to zero when idle.")
     max_nodes: int = Field(ge=1, description="Autoscaler maximum: the hard cap on what this pool can cost.")
     spot: bool = Field(False, description="Use spot/preemptible VMs (60–90 % cheaper, may be reclaimed).")
@@ -147,9 +145,7 @@ class SecretRef(Base):
 
 def _secret_ref(v: Any) -> Any:
     if isinstance(v, str):
-        raise ValueError(
-            "secrets are never written inline — use `{env: GITHUB_CLIENT_SECRET}` or `{file: path/to/secret}`"
-        )
+        raise ValueError("secrets are never written inline — use `{env: GITHUB_CLIENT_SECRET}` or `{file: path/to/secret}`")
     return v
 
 
@@ -157,9 +153,7 @@ class GitHubAuth(Base):
     type: Literal["github"]
     client_id: str = Field(description="OAuth app client ID (github.com → Settings → Developer settings → OAuth Apps).")
     client_secret: Annotated[SecretRef, Field(description="OAuth app client secret, by reference.")]
-    allowed_organizations: list[str] = Field(
-        [], description="Members of these GitHub organisations may log in; `org:team` narrows to one team."
-    )
+    allowed_organizations: list[str] = Field([], description="Members of these GitHub organisations may log in; `org:team` narrows to one team.")
     allowed_users: list[str] = Field([], description="GitHub user names allowed in addition to the organisations.")
     admins: list[str] = Field([], description="GitHub user names with hub admin rights.")
 
@@ -225,7 +219,9 @@ class Hub(Base):
 
 
 class DaskOptions(Base):
-    worker_cores: list[float] = Field([1, 2, 4], min_length=1, description="Choices of cores per worker in `cluster_options`; the first is the default.")
+    worker_cores: list[float] = Field(
+        [1, 2, 4], min_length=1, description="Choices of cores per worker in `cluster_options`; the first is the default."
+    )
     worker_memory: list[Memory] = Field(
         [4 * 1024**3, 8 * 1024**3, 16 * 1024**3], min_length=1, description="Choices of memory per worker; the first is the default."
     )
@@ -275,7 +271,9 @@ class Config(Base):
     existing: Existing | None = Field(None, description="An existing cluster to install into (cloud: existing).")
     local: Local = Field(default_factory=Local, description="The embedded platform on this machine (cloud: local).")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="Kubernetes version and node pools.")
-    hub: Hub = Field(default_factory=lambda: Hub(auth=SharedPasswordAuth(type="shared-password")), description="JupyterHub: address, login, server sizes, culling.")
+    hub: Hub = Field(
+        default_factory=lambda: Hub(auth=SharedPasswordAuth(type="shared-password")), description="JupyterHub: address, login, server sizes, culling."
+    )
     dask: Dask = Field(default_factory=Dask, description="Dask Gateway: cluster options and limits.")
     image: str = Field(DEFAULT_IMAGE, description="User image (`registry/name:tag`), also the default Dask worker image.")
     budget: Budget | None = Field(None, description="Monthly budget alert sent by the cloud's billing service.")
@@ -421,18 +419,41 @@ def check(cfg: Config) -> list[Problem]:
     auth = cfg.hub.auth
     location = {"gcp": cfg.gcp, "aws": cfg.aws, "azure": cfg.azure, "existing": cfg.existing}
     if cfg.cloud in location and location[cfg.cloud] is None:
-        out.append(Problem((cfg.cloud,), f"cloud is {cfg.cloud!r} but the `{cfg.cloud}:` section is missing — `pangeoctl init --cloud {cfg.cloud}` writes one"))
+        out.append(
+            Problem(
+                (cfg.cloud,), f"cloud is {cfg.cloud!r} but the `{cfg.cloud}:` section is missing — `pangeoctl init --cloud {cfg.cloud}` writes one"
+            )
+        )
     for other, section in location.items():
         if section is not None and other != cfg.cloud:
-            out.append(Problem((other,), f"section for cloud {other!r} is ignored (cloud is {cfg.cloud!r}) — remove it or change `cloud:`", severity="warning"))
+            out.append(
+                Problem(
+                    (other,), f"section for cloud {other!r} is ignored (cloud is {cfg.cloud!r}) — remove it or change `cloud:`", severity="warning"
+                )
+            )
 
     if isinstance(auth, GitHubAuth):
         if not (auth.allowed_organizations or auth.allowed_users):
-            out.append(Problem(("hub", "auth", "allowed_organizations"), "GitHub login with no allow rule lets nobody in — list your organisation (or `org:team`) or `allowed_users`"))
+            out.append(
+                Problem(
+                    ("hub", "auth", "allowed_organizations"),
+                    "GitHub login with no allow rule lets nobody in — list your organisation (or `org:team`) or `allowed_users`",
+                )
+            )
         if cfg.cloud == "local":
-            out.append(Problem(("hub", "auth", "type"), "GitHub login needs a hub that github.com can call back; the local platform has none — use `type: shared-password`"))
+            out.append(
+                Problem(
+                    ("hub", "auth", "type"),
+                    "GitHub login needs a hub that github.com can call back; the local platform has none — use `type: shared-password`",
+                )
+            )
     elif cfg.cloud in MANAGED_CLOUDS and auth.allow_all:
-        out.append(Problem(("hub", "auth", "type"), f"a shared password with `allow_all` on a public {cfg.cloud} hub lets anyone with the password in — use `type: github` or set `allow_all: false` and list `users`"))
+        out.append(
+            Problem(
+                ("hub", "auth", "type"),
+                f"a shared password with `allow_all` on a public {cfg.cloud} hub lets anyone with the password in — use `type: github` or set `allow_all: false` and list `users`",
+            )
+        )
 
     if cfg.https_enabled and cfg.hub.domain is None:
         out.append(Problem(("hub", "https", "enabled"), "HTTPS needs `hub.domain` — set the DNS name of the hub"))
@@ -470,21 +491,40 @@ def _check_machines(cfg: Config) -> list[Problem]:
             continue
         shape = shapes.get(pool_name)
         if shape and (prof.cpu > shape.cpu or prof.memory > shape.memory * 0.9):
-            out.append(Problem(("hub", "profiles", i), f"profile {prof.name!r} ({prof.cpu:g} CPU, {format_memory(prof.memory)}) does not fit a {shape.name} "
-                               f"({shape.cpu} CPU, {format_memory(shape.memory)}, ~90 % allocatable) — shrink it or use a bigger `cluster.pools.{pool_name}.machine_type`"))
+            out.append(
+                Problem(
+                    ("hub", "profiles", i),
+                    f"profile {prof.name!r} ({prof.cpu:g} CPU, {format_memory(prof.memory)}) does not fit a {shape.name} "
+                    f"({shape.cpu} CPU, {format_memory(shape.memory)}, ~90 % allocatable) — shrink it or use a bigger `cluster.pools.{pool_name}.machine_type`",
+                )
+            )
     worker = shapes.get("worker")
     if worker:
         opts = cfg.dask.options
         for i, c in enumerate(opts.worker_cores):
             if c > worker.cpu:
-                out.append(Problem(("dask", "options", "worker_cores", i), f"{c:g} cores per worker exceeds the worker machine {worker.name} ({worker.cpu} CPU)"))
+                out.append(
+                    Problem(
+                        ("dask", "options", "worker_cores", i), f"{c:g} cores per worker exceeds the worker machine {worker.name} ({worker.cpu} CPU)"
+                    )
+                )
         for i, m in enumerate(opts.worker_memory):
             if m > worker.memory * 0.9:
-                out.append(Problem(("dask", "options", "worker_memory", i), f"{format_memory(m)} per worker exceeds what a {worker.name} can give (~{format_memory(int(worker.memory * 0.9) // 1024**3 * 1024**3)})"))
+                out.append(
+                    Problem(
+                        ("dask", "options", "worker_memory", i),
+                        f"{format_memory(m)} per worker exceeds what a {worker.name} can give (~{format_memory(int(worker.memory * 0.9) // 1024**3 * 1024**3)})",
+                    )
+                )
         capacity = worker.cpu * cfg.cluster.pools.worker.max_nodes
         if cfg.dask.limits.max_cores > capacity:
-            out.append(Problem(("dask", "limits", "max_cores"), f"{cfg.dask.limits.max_cores:g} cores per cluster is more than the worker pool can ever hold "
-                               f"({cfg.cluster.pools.worker.max_nodes} × {worker.cpu} = {capacity}) — lower it or raise `cluster.pools.worker.max_nodes`"))
+            out.append(
+                Problem(
+                    ("dask", "limits", "max_cores"),
+                    f"{cfg.dask.limits.max_cores:g} cores per cluster is more than the worker pool can ever hold "
+                    f"({cfg.cluster.pools.worker.max_nodes} × {worker.cpu} = {capacity}) — lower it or raise `cluster.pools.worker.max_nodes`",
+                )
+            )
     return out
 
 

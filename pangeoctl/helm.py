@@ -30,8 +30,10 @@ def chart_dir() -> Path:
 
 def _secret_manifest(name: str, namespace: str, key: str, value: str) -> str:
     data = base64.b64encode(value.encode()).decode()
-    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
-            f"  labels:\n    app.kubernetes.io/managed-by: pangeoctl\ntype: Opaque\ndata:\n  {key}: {data}\n")
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+        f"  labels:\n    app.kubernetes.io/managed-by: pangeoctl\ntype: Opaque\ndata:\n  {key}: {data}\n"
+    )
 
 
 def install(cfg: Config, handle: ClusterHandle, values: Path) -> list[Command]:
@@ -40,22 +42,45 @@ def install(cfg: Config, handle: ClusterHandle, values: Path) -> list[Command]:
     chart = chart_dir()
     cmds = [Command(("helm", "repo", "add", name, url, "--force-update"), why=f"chart repository {name}") for name, url in REPOS.items()]
     cmds.append(Command(("helm", "dependency", "build", str(chart)), why="fetch jupyterhub 4.4.0 and dask-gateway 2026.3.0"))
-    cmds.append(Command(("kubectl", *handle.kubectl(), "create", "namespace", ns), why="namespace",
-                        unless=("kubectl", *handle.kubectl(), "get", "namespace", ns)))
+    cmds.append(
+        Command(
+            ("kubectl", *handle.kubectl(), "create", "namespace", ns), why="namespace", unless=("kubectl", *handle.kubectl(), "get", "namespace", ns)
+        )
+    )
     auth = cfg.hub.auth
     if isinstance(auth, GitHubAuth):
         ref = auth.client_secret
-        cmds.append(Command(
-            ("kubectl", *handle.kubectl(), "apply", "--namespace", ns, "-f", "-"),
-            why="GitHub OAuth client secret",
-            stdin=Stdin(f"Secret {GITHUB_SECRET} ({GITHUB_SECRET_KEY} from {ref.describe()})",
-                        lambda: _secret_manifest(GITHUB_SECRET, ns, GITHUB_SECRET_KEY, read_secret(ref.env, ref.file))),
-        ))
-    cmds.append(Command(
-        ("helm", "upgrade", "--install", cfg.name, str(chart), "--namespace", ns, *handle.helm(), "--values", str(values),
-         "--atomic", "--wait", "--timeout", TIMEOUT),
-        why="install or upgrade JupyterHub + Dask Gateway",
-    ))
+        cmds.append(
+            Command(
+                ("kubectl", *handle.kubectl(), "apply", "--namespace", ns, "-f", "-"),
+                why="GitHub OAuth client secret",
+                stdin=Stdin(
+                    f"Secret {GITHUB_SECRET} ({GITHUB_SECRET_KEY} from {ref.describe()})",
+                    lambda: _secret_manifest(GITHUB_SECRET, ns, GITHUB_SECRET_KEY, read_secret(ref.env, ref.file)),
+                ),
+            )
+        )
+    cmds.append(
+        Command(
+            (
+                "helm",
+                "upgrade",
+                "--install",
+                cfg.name,
+                str(chart),
+                "--namespace",
+                ns,
+                *handle.helm(),
+                "--values",
+                str(values),
+                "--atomic",
+                "--wait",
+                "--timeout",
+                TIMEOUT,
+            ),
+            why="install or upgrade JupyterHub + Dask Gateway",
+        )
+    )
     return cmds
 
 
@@ -64,6 +89,11 @@ def uninstall(cfg: Config, handle: ClusterHandle, *, purge_data: bool) -> list[C
     ns = cfg.name
     cmds = [Command(("helm", "uninstall", cfg.name, "--namespace", ns, *handle.helm(), "--wait", "--ignore-not-found"), why="uninstall the release")]
     if purge_data:
-        cmds.append(Command(("kubectl", *handle.kubectl(), "delete", "persistentvolumeclaims", "--all", "--namespace", ns, "--wait"), why="delete user home volumes"))
+        cmds.append(
+            Command(
+                ("kubectl", *handle.kubectl(), "delete", "persistentvolumeclaims", "--all", "--namespace", ns, "--wait"),
+                why="delete user home volumes",
+            )
+        )
         cmds.append(Command(("kubectl", *handle.kubectl(), "delete", "namespace", ns, "--ignore-not-found", "--wait"), why="delete the namespace"))
     return cmds

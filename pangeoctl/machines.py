@@ -27,7 +27,7 @@ class UnknownMachine(ValueError):
 
 
 # GiB of memory per vCPU, by family and shape (from the clouds' machine-family pages).
-_GCP = {
+_GCP: dict[str, dict[str, float]] = {
     "e2": {"standard": 4, "highmem": 8, "highcpu": 1},
     "n1": {"standard": 3.75, "highmem": 6.5, "highcpu": 0.9},
     "n2": {"standard": 4, "highmem": 8, "highcpu": 1},

@@ -77,15 +77,36 @@ class MissingTool(Exception):
 
 # stderr patterns of the tools we drive → what to do about them
 DIAGNOSES: list[tuple[str, str]] = [
-    (r"You do not currently have an active account|gcloud auth login|Reauthentication required", "log in: `gcloud auth login` (and `gcloud auth application-default login`)"),
-    (r"has not been used in project|SERVICE_DISABLED|API .* is not enabled", "enable the API: `gcloud services enable container.googleapis.com --project PROJECT`"),
-    (r"QUOTA_EXCEEDED|Quota '.*' exceeded|exceeded quota|VcpuQuota|insufficient.*quota", "a quota is too low for the pools' max nodes: request more in the console, or lower `max_nodes`"),
-    (r"Unable to locate credentials|ExpiredToken|InvalidClientTokenId|could not find any credentials", "log in to AWS: `aws sso login --profile PROFILE` (or set AWS_PROFILE)"),
+    (
+        r"You do not currently have an active account|gcloud auth login|Reauthentication required",
+        "log in: `gcloud auth login` (and `gcloud auth application-default login`)",
+    ),
+    (
+        r"has not been used in project|SERVICE_DISABLED|API .* is not enabled",
+        "enable the API: `gcloud services enable container.googleapis.com --project PROJECT`",
+    ),
+    (
+        r"QUOTA_EXCEEDED|Quota '.*' exceeded|exceeded quota|VcpuQuota|insufficient.*quota",
+        "a quota is too low for the pools' max nodes: request more in the console, or lower `max_nodes`",
+    ),
+    (
+        r"Unable to locate credentials|ExpiredToken|InvalidClientTokenId|could not find any credentials",
+        "log in to AWS: `aws sso login --profile PROFILE` (or set AWS_PROFILE)",
+    ),
     (r"Please run 'az login'|AADSTS|az login", "log in to Azure: `az login` then `az account set --subscription SUB`"),
-    (r"context .* does not exist|no context exists with the name", "the kubeconfig context is missing: check `existing.context` with `kubectl config get-contexts`"),
+    (
+        r"context .* does not exist|no context exists with the name",
+        "the kubeconfig context is missing: check `existing.context` with `kubectl config get-contexts`",
+    ),
     (r"acme: error: 429|rateLimited|too many certificates", "Let's Encrypt rate limit hit: wait (limits reset weekly) or test with HTTPS off"),
-    (r"no such host|NXDOMAIN|DNS problem", "the domain does not resolve to the hub yet: point `hub.domain` at the proxy-public address, then rerun `up`"),
-    (r"Kubernetes cluster unreachable|connection refused.*6443|Unable to connect to the server", "the cluster API is unreachable: check the kubeconfig and that the cluster is running (`pangeoctl status`)"),
+    (
+        r"no such host|NXDOMAIN|DNS problem",
+        "the domain does not resolve to the hub yet: point `hub.domain` at the proxy-public address, then rerun `up`",
+    ),
+    (
+        r"Kubernetes cluster unreachable|connection refused.*6443|Unable to connect to the server",
+        "the cluster API is unreachable: check the kubeconfig and that the cluster is running (`pangeoctl status`)",
+    ),
 ]
 
 
@@ -223,8 +244,15 @@ def spawn(argv: Sequence[str], *, cwd: Path, log: Path, env: dict[str, str] | No
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         try:
-            proc = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env={**os.environ, **(env or {})})
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
         except FileNotFoundError:
             raise MissingTool(argv[0], install_hint(argv[0])) from None
     return proc.pid

@@ -23,8 +23,9 @@ _LOCATION_NEEDS = {
 }
 
 
-def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id: str | None, domain: str | None,
-              email: str | None, **where: str | None) -> str:
+def init_text(
+    *, cloud: str, name: str, github_orgs: list[str], github_client_id: str | None, domain: str | None, email: str | None, **where: str | None
+) -> str:
     missing = [k for k in _LOCATION_NEEDS.get(cloud, ()) if not where.get(k)]
     if missing:
         flags = " ".join(f"--{m.replace('_', '-')} …" for m in missing)
@@ -38,15 +39,22 @@ def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id
     ]
     if cloud == "gcp":
         out += ["gcp:", f"  project: {_q(where['project'] or '')}", f"  region: {where['region']}"]
-        out += [f"  zone: {where['zone']}  # zonal: one free control plane; remove for a regional cluster"] if where.get("zone") else [
-            "  # zone: us-central1-a  # set for a zonal cluster (cheaper)"]
+        out += (
+            [f"  zone: {where['zone']}  # zonal: one free control plane; remove for a regional cluster"]
+            if where.get("zone")
+            else ["  # zone: us-central1-a  # set for a zonal cluster (cheaper)"]
+        )
     elif cloud == "aws":
         out += ["aws:", f"  region: {where['region']}  # Landsat/Sentinel COGs live in us-west-2"]
-        out += [f"  account: {_q(where['account'])}"] if where.get("account") else []
+        out += [f"  account: {_q(where['account'] or '')}"] if where.get("account") else []
         out += [f"  profile: {where['profile']}"] if where.get("profile") else []
     elif cloud == "azure":
-        out += ["azure:", f"  subscription: {_q(where['subscription'] or '')}", f"  resource_group: {where['resource_group']}",
-                f"  location: {where['location']}  # Planetary Computer data live in westeurope"]
+        out += [
+            "azure:",
+            f"  subscription: {_q(where['subscription'] or '')}",
+            f"  resource_group: {where['resource_group']}",
+            f"  location: {where['location']}  # Planetary Computer data live in westeurope",
+        ]
     elif cloud == "existing":
         out += ["existing:", f"  context: {where['context']}", "  # kubeconfig: ~/.kube/config"]
     elif cloud == "local":
@@ -56,7 +64,7 @@ def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id
         m = DEFAULT_MACHINES[cloud]
         out += [
             "cluster:",
-            "  kubernetes_version: \"1.33\"",
+            '  kubernetes_version: "1.33"',
             "  pools:                      # max_nodes is the hard cap on what each pool can cost",
             f"    core:   {{machine_type: {m['core']}, min_nodes: 1, max_nodes: 2}}     # hub, proxy, gateway — always on",
             f"    user:   {{machine_type: {m['user']}, min_nodes: 0, max_nodes: 10}}    # notebooks + Dask schedulers",
@@ -67,8 +75,7 @@ def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id
     if domain:
         out += [f"  domain: {domain}", "  https:", f"    contact_email: {email or 'admin@' + domain}"]
     if cloud in ("local", "kind", "minikube") and not github_orgs:
-        out += ["  auth:", "    type: shared-password   # password generated once, kept in the state dir (mode 0600)",
-                "    admins: [admin]"]
+        out += ["  auth:", "    type: shared-password   # password generated once, kept in the state dir (mode 0600)", "    admins: [admin]"]
     else:
         orgs = github_orgs or ["your-github-org"]
         out += [
@@ -81,8 +88,8 @@ def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id
         ]
     out += [
         "  profiles:",
-        "    - {name: Small, description: \"2 CPU, 8 GB — drive Dask clusters\", cpu: 2, memory: 8G, default: true}",
-        "    - {name: Large, description: \"3.5 CPU, 28 GB — in-memory work\", cpu: 3.5, memory: 28G}",
+        '    - {name: Small, description: "2 CPU, 8 GB — drive Dask clusters", cpu: 2, memory: 8G, default: true}',
+        '    - {name: Large, description: "3.5 CPU, 28 GB — in-memory work", cpu: 3.5, memory: 28G}',
         "  home_storage: 10G",
         "  cull_idle: 1h             # idle servers stop; homes stay",
         "",
@@ -100,6 +107,10 @@ def init_text(*, cloud: str, name: str, github_orgs: list[str], github_client_id
         f"image: {DEFAULT_IMAGE}   # notebook image, also the Dask workers' (same environment)",
     ]
     if cloud in DEFAULT_MACHINES:
-        out += ["", "# budget:                  # the cloud's billing service e-mails alerts; budgets never cap spend",
-                "#   monthly: 500", "#   alert_emails: [pi@example.org]"]
+        out += [
+            "",
+            "# budget:                  # the cloud's billing service e-mails alerts; budgets never cap spend",
+            "#   monthly: 500",
+            "#   alert_emails: [pi@example.org]",
+        ]
     return "\n".join(out) + "\n"

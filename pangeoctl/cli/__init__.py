@@ -13,8 +13,9 @@ Start here:  pangeoctl init --cloud local   then   pangeoctl up
 def create_app() -> typer.Typer:
     from pangeoctl.cli import down, init, logs, render, status, up, validate
 
-    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                      context_settings={"help_option_names": ["-h", "--help"]})
+    app = typer.Typer(
+        help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+    )
     app.command(rich_help_panel="Configure")(init.init)
     app.command(rich_help_panel="Configure")(validate.validate)
     app.command(rich_help_panel="Configure")(render.render)

@@ -50,9 +50,23 @@ def init(
     if output.exists() and not force:
         fail(f"{output} exists — pass --force to overwrite it, or -o another path", EXIT_USAGE)
     try:
-        text = init_text(cloud=cloud, name=name, project=project, region=region, zone=zone, account=account, profile=profile,
-                         subscription=subscription, resource_group=resource_group, location=location, context=context,
-                         github_orgs=github_org or [], github_client_id=github_client_id, domain=domain, email=email)
+        text = init_text(
+            cloud=cloud,
+            name=name,
+            project=project,
+            region=region,
+            zone=zone,
+            account=account,
+            profile=profile,
+            subscription=subscription,
+            resource_group=resource_group,
+            location=location,
+            context=context,
+            github_orgs=github_org or [],
+            github_client_id=github_client_id,
+            domain=domain,
+            email=email,
+        )
         load(output, text=text)
     except InitError as e:
         fail(str(e), EXIT_USAGE)

@@ -9,7 +9,11 @@ import typer
 from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, ConfigOpt, fail, load_config
 
 # the logger names each component prints with
-MARKS = {"hub": ("JupyterHub",), "gateway": ("DaskGateway", "dask_gateway", "Proxy"), "proxy": ("ConfigProxy", "configurable-http-proxy", "configurable_http_proxy")}
+MARKS = {
+    "hub": ("JupyterHub",),
+    "gateway": ("DaskGateway", "dask_gateway", "Proxy"),
+    "proxy": ("ConfigProxy", "configurable-http-proxy", "configurable_http_proxy"),
+}
 
 
 def logs(

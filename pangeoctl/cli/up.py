@@ -47,8 +47,11 @@ def up(
     except LookupError as e:  # a secret reference that does not resolve
         fail(f"up stopped: {e.args[0]}", EXIT_USAGE)
     if not dry_run:
-        print(f"{cfg.name} is up on {cfg.cloud} ({len(plan.commands)} steps). Hub: https://{cfg.hub.domain}" if cfg.hub.domain
-              else f"{cfg.name} is up on {cfg.cloud}. Hub address: `pangeoctl status -c {config}`")
+        print(
+            f"{cfg.name} is up on {cfg.cloud} ({len(plan.commands)} steps). Hub: https://{cfg.hub.domain}"
+            if cfg.hub.domain
+            else f"{cfg.name} is up on {cfg.cloud}. Hub address: `pangeoctl status -c {config}`"
+        )
 
 
 def _up_local(cfg, dry_run: bool, timeout: float) -> None:

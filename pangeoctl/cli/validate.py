@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-
-from pangeoctl.cli._common import DEFAULT_CONFIG, CloudOpt, ConfigOpt, load_config
 from typing import Annotated
 
 import typer
+
+from pangeoctl.cli._common import DEFAULT_CONFIG, CloudOpt, ConfigOpt, load_config
 
 
 def validate(
@@ -26,6 +26,11 @@ def validate(
         print(json.dumps(json_schema(), indent=2))
         return
     cfg = load_config(config, cloud)
-    pools = ", ".join(f"{n} {p.machine_type or ''} {p.min_nodes}–{p.max_nodes}{' spot' if p.spot else ''}".replace("  ", " ")
-                      for n, p in cfg.pools().items()) if cfg.cloud not in ("local",) else "no Kubernetes"
+    pools = (
+        ", ".join(
+            f"{n} {p.machine_type or ''} {p.min_nodes}–{p.max_nodes}{' spot' if p.spot else ''}".replace("  ", " ") for n, p in cfg.pools().items()
+        )
+        if cfg.cloud not in ("local",)
+        else "no Kubernetes"
+    )
     print(f"{config}: ok — {cfg.name} on {cfg.cloud}, {cfg.hub.auth.type} login, {len(cfg.hub.profiles)} profiles; pools: {pools}")

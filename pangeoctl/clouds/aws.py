@@ -29,9 +29,9 @@ parameters:
 
 
 class AWSCloud(OwnKubeconfig):
-    name = "aws"
-    tools = ("aws", "eksctl", "kubectl", "helm")
-    owns_cluster = True
+    name: str = "aws"
+    tools: tuple[str, ...] = ("aws", "eksctl", "kubectl", "helm")
+    owns_cluster: bool = True
 
     @staticmethod
     def _env(cfg: Config, handle: ClusterHandle | None = None) -> dict[str, str]:
@@ -50,20 +50,22 @@ class AWSCloud(OwnKubeconfig):
             tags = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in labels.items()}
             tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{t.key}": f"{t.value}:{t.effect}" for t in taints})
             tags.update({"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cfg.name}": "owned"})
-            groups.append({
-                "name": name,
-                "instanceTypes": [pool.machine_type],
-                "spot": pool.spot,
-                "minSize": pool.min_nodes,
-                "maxSize": pool.max_nodes,
-                "desiredCapacity": pool.min_nodes,
-                "volumeSize": pool.disk_gb,
-                "labels": labels,
-                "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in taints],
-                "tags": tags,
-                "propagateASGTags": True,
-                "iam": {"withAddonPolicies": {"autoScaler": True, "ebs": True}},
-            })
+            groups.append(
+                {
+                    "name": name,
+                    "instanceTypes": [pool.machine_type],
+                    "spot": pool.spot,
+                    "minSize": pool.min_nodes,
+                    "maxSize": pool.max_nodes,
+                    "desiredCapacity": pool.min_nodes,
+                    "volumeSize": pool.disk_gb,
+                    "labels": labels,
+                    "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in taints],
+                    "tags": tags,
+                    "propagateASGTags": True,
+                    "iam": {"withAddonPolicies": {"autoScaler": True, "ebs": True}},
+                }
+            )
         return "cluster.yaml", {
             "apiVersion": "eksctl.io/v1alpha5",
             "kind": "ClusterConfig",
@@ -71,7 +73,12 @@ class AWSCloud(OwnKubeconfig):
             # EXTENDED support bills six times the control plane once a version ages out.
             "upgradePolicy": {"supportType": "STANDARD"},
             "iam": {"withOIDC": True},
-            "addons": [{"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}}, {"name": "vpc-cni"}, {"name": "coredns"}, {"name": "kube-proxy"}],
+            "addons": [
+                {"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}},
+                {"name": "vpc-cni"},
+                {"name": "coredns"},
+                {"name": "kube-proxy"},
+            ],
             "managedNodeGroups": groups,
         }
 
@@ -80,39 +87,112 @@ class AWSCloud(OwnKubeconfig):
         region = ["--region", cfg.aws.region]
         cmds = []
         if cfg.aws.account:
-            cmds.append(Command(("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"), why="check the account", env=self._env(cfg)))
-        cmds.append(Command(("eksctl", "create", "cluster", "-f", str(spec_path), "--kubeconfig", str(handle.kubeconfig)),
-                            why="create the EKS cluster and node groups", env=self._env(cfg),
-                            unless=("eksctl", "get", "cluster", "--name", cfg.name, *region)))
+            cmds.append(
+                Command(("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"), why="check the account", env=self._env(cfg))
+            )
+        cmds.append(
+            Command(
+                ("eksctl", "create", "cluster", "-f", str(spec_path), "--kubeconfig", str(handle.kubeconfig)),
+                why="create the EKS cluster and node groups",
+                env=self._env(cfg),
+                unless=("eksctl", "get", "cluster", "--name", cfg.name, *region),
+            )
+        )
         return cmds
 
     def credentials(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None
         return [
-            Command(("eksctl", "utils", "write-kubeconfig", "--cluster", cfg.name, "--region", cfg.aws.region, "--kubeconfig", str(handle.kubeconfig)),
-                    why="write the kubeconfig", env=self._env(cfg)),
-            Command(("kubectl", *handle.kubectl(), "apply", "-f", "-"), why="default gp3 StorageClass for home volumes",
-                    stdin=Stdin("StorageClass gp3 (default)", lambda: GP3_STORAGECLASS), env=self._env(cfg)),
-            Command(("helm", "upgrade", "--install", "cluster-autoscaler", "cluster-autoscaler", "--repo", AUTOSCALER_CHART_REPO,
-                     "--version", AUTOSCALER_CHART_VERSION, "--namespace", "kube-system", *handle.helm(),
-                     "--set", f"autoDiscovery.clusterName={cfg.name}", "--set", f"awsRegion={cfg.aws.region}",
-                     "--set", "extraArgs.balance-similar-node-groups=true", "--set", "extraArgs.skip-nodes-with-local-storage=false", "--wait"),
-                    why="cluster-autoscaler (EKS has none built in)", env=self._env(cfg)),
+            Command(
+                ("eksctl", "utils", "write-kubeconfig", "--cluster", cfg.name, "--region", cfg.aws.region, "--kubeconfig", str(handle.kubeconfig)),
+                why="write the kubeconfig",
+                env=self._env(cfg),
+            ),
+            Command(
+                ("kubectl", *handle.kubectl(), "apply", "-f", "-"),
+                why="default gp3 StorageClass for home volumes",
+                stdin=Stdin("StorageClass gp3 (default)", lambda: GP3_STORAGECLASS),
+                env=self._env(cfg),
+            ),
+            Command(
+                (
+                    "helm",
+                    "upgrade",
+                    "--install",
+                    "cluster-autoscaler",
+                    "cluster-autoscaler",
+                    "--repo",
+                    AUTOSCALER_CHART_REPO,
+                    "--version",
+                    AUTOSCALER_CHART_VERSION,
+                    "--namespace",
+                    "kube-system",
+                    *handle.helm(),
+                    "--set",
+                    f"autoDiscovery.clusterName={cfg.name}",
+                    "--set",
+                    f"awsRegion={cfg.aws.region}",
+                    "--set",
+                    "extraArgs.balance-similar-node-groups=true",
+                    "--set",
+                    "extraArgs.skip-nodes-with-local-storage=false",
+                    "--wait",
+                ),
+                why="cluster-autoscaler (EKS has none built in)",
+                env=self._env(cfg),
+            ),
         ]
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None
         # Without --wait eksctl returns before CloudFormation finishes and swallows its errors.
-        return [Command(("eksctl", "delete", "cluster", "--name", cfg.name, "--region", cfg.aws.region, "--wait"), why="delete the EKS cluster", env=self._env(cfg))]
+        return [
+            Command(
+                ("eksctl", "delete", "cluster", "--name", cfg.name, "--region", cfg.aws.region, "--wait"),
+                why="delete the EKS cluster",
+                env=self._env(cfg),
+            )
+        ]
 
     def leftovers(self, cfg: Config) -> list[Command]:
         assert cfg.aws is not None
         r = ["--region", cfg.aws.region]
         return [
-            Command(("aws", "ec2", "describe-volumes", *r, "--filters", f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
-                     "--query", "Volumes[].[VolumeId,Size,State]", "--output", "text"), why="EBS volumes", env=self._env(cfg)),
-            Command(("aws", "elbv2", "describe-load-balancers", *r, "--query", "LoadBalancers[].[LoadBalancerName,DNSName]", "--output", "text"),
-                    why="load balancers", env=self._env(cfg)),
-            Command(("aws", "ec2", "describe-addresses", *r, "--filters", f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
-                     "--query", "Addresses[].[PublicIp]", "--output", "text"), why="elastic IPs", env=self._env(cfg)),
+            Command(
+                (
+                    "aws",
+                    "ec2",
+                    "describe-volumes",
+                    *r,
+                    "--filters",
+                    f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
+                    "--query",
+                    "Volumes[].[VolumeId,Size,State]",
+                    "--output",
+                    "text",
+                ),
+                why="EBS volumes",
+                env=self._env(cfg),
+            ),
+            Command(
+                ("aws", "elbv2", "describe-load-balancers", *r, "--query", "LoadBalancers[].[LoadBalancerName,DNSName]", "--output", "text"),
+                why="load balancers",
+                env=self._env(cfg),
+            ),
+            Command(
+                (
+                    "aws",
+                    "ec2",
+                    "describe-addresses",
+                    *r,
+                    "--filters",
+                    f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
+                    "--query",
+                    "Addresses[].[PublicIp]",
+                    "--output",
+                    "text",
+                ),
+                why="elastic IPs",
+                env=self._env(cfg),
+            ),
         ]

@@ -11,9 +11,9 @@ from pangeoctl.runner import Command
 
 
 class ExistingCloud:
-    name = "existing"
-    tools = ("kubectl", "helm")
-    owns_cluster = False
+    name: str = "existing"
+    tools: tuple[str, ...] = ("kubectl", "helm")
+    owns_cluster: bool = False
 
     def handle(self, cfg: Config, state: Path) -> ClusterHandle:
         assert cfg.existing is not None
@@ -21,7 +21,11 @@ class ExistingCloud:
 
     def spec(self, cfg: Config) -> tuple[str, dict[str, Any]]:
         assert cfg.existing is not None
-        return "cluster.yaml", {"kind": "ExistingCluster", "kubeconfig": str(cfg.existing.kubeconfig or "~/.kube/config"), "context": cfg.existing.context}
+        return "cluster.yaml", {
+            "kind": "ExistingCluster",
+            "kubeconfig": str(cfg.existing.kubeconfig or "~/.kube/config"),
+            "context": cfg.existing.context,
+        }
 
     def create(self, cfg: Config, spec_path: Path, handle: ClusterHandle) -> list[Command]:
         return []

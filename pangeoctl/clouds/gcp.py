@@ -13,9 +13,9 @@ from pangeoctl.runner import Command
 
 
 class GCPCloud(OwnKubeconfig):
-    name = "gcp"
-    tools = ("gcloud", "gke-gcloud-auth-plugin", "kubectl", "helm")
-    owns_cluster = True
+    name: str = "gcp"
+    tools: tuple[str, ...] = ("gcloud", "gke-gcloud-auth-plugin", "kubectl", "helm")
+    owns_cluster: bool = True
 
     @staticmethod
     def _where(cfg: Config) -> list[str]:
@@ -29,9 +29,24 @@ class GCPCloud(OwnKubeconfig):
         if cfg.gcp.zone:  # zonal: counts are the pool's
             size = ["--num-nodes", str(pool.min_nodes), "--min-nodes", str(pool.min_nodes), "--max-nodes", str(pool.max_nodes)]
         else:  # regional: --num-nodes is per zone (×3); bound the totals instead
-            size = ["--num-nodes", str(math.ceil(pool.min_nodes / 3)), "--total-min-nodes", str(pool.min_nodes), "--total-max-nodes", str(pool.max_nodes)]
-        flags = ["--machine-type", pool.machine_type or "", "--disk-size", str(pool.disk_gb), "--enable-autoscaling", *size,
-                 "--node-labels", labels_csv(PLACEMENT[name].labels)]
+            size = [
+                "--num-nodes",
+                str(math.ceil(pool.min_nodes / 3)),
+                "--total-min-nodes",
+                str(pool.min_nodes),
+                "--total-max-nodes",
+                str(pool.max_nodes),
+            ]
+        flags = [
+            "--machine-type",
+            pool.machine_type or "",
+            "--disk-size",
+            str(pool.disk_gb),
+            "--enable-autoscaling",
+            *size,
+            "--node-labels",
+            labels_csv(PLACEMENT[name].labels),
+        ]
         taints = pool_taints("gcp", name, pool.spot)
         if taints:
             flags += ["--node-taints", ",".join(f"{t.key}={t.value}:{t.effect}" for t in taints)]
@@ -45,18 +60,20 @@ class GCPCloud(OwnKubeconfig):
         assert cfg.gcp is not None
         pools = []
         for name, pool in cfg.pools().items():
-            pools.append({
-                "name": "default-pool" if name == "core" else name,
-                "initialNodeCount": pool.min_nodes,
-                "autoscaling": {"enabled": True, "totalMinNodeCount": pool.min_nodes, "totalMaxNodeCount": pool.max_nodes},
-                "config": {
-                    "machineType": pool.machine_type,
-                    "diskSizeGb": pool.disk_gb,
-                    "spot": pool.spot,
-                    "labels": dict(PLACEMENT[name].labels),
-                    "taints": [{"key": t.key, "value": t.value, "effect": "NO_SCHEDULE"} for t in pool_taints("gcp", name, pool.spot)],
-                },
-            })
+            pools.append(
+                {
+                    "name": "default-pool" if name == "core" else name,
+                    "initialNodeCount": pool.min_nodes,
+                    "autoscaling": {"enabled": True, "totalMinNodeCount": pool.min_nodes, "totalMaxNodeCount": pool.max_nodes},
+                    "config": {
+                        "machineType": pool.machine_type,
+                        "diskSizeGb": pool.disk_gb,
+                        "spot": pool.spot,
+                        "labels": dict(PLACEMENT[name].labels),
+                        "taints": [{"key": t.key, "value": t.value, "effect": "NO_SCHEDULE"} for t in pool_taints("gcp", name, pool.spot)],
+                    },
+                }
+            )
         return "cluster.yaml", {
             "kind": "GKECluster",
             "name": cfg.name,
@@ -75,26 +92,51 @@ class GCPCloud(OwnKubeconfig):
         where = self._where(cfg)
         exists = ("gcloud", "container", "clusters", "describe", cfg.name, *where)
         pools = cfg.pools()
-        cmds = [Command(
-            ("gcloud", "container", "clusters", "create", cfg.name, *where,
-             "--release-channel", "regular", "--cluster-version", cfg.cluster.kubernetes_version,
-             "--enable-ip-alias", "--enable-dataplane-v2", "--workload-pool", f"{cfg.gcp.project}.svc.id.goog",
-             "--labels", f"pangeoctl={cfg.name}", *self._pool_flags(cfg, "core", pools["core"])),
-            why="create the GKE cluster with the core pool", unless=exists,
-        )]
+        cmds = [
+            Command(
+                (
+                    "gcloud",
+                    "container",
+                    "clusters",
+                    "create",
+                    cfg.name,
+                    *where,
+                    "--release-channel",
+                    "regular",
+                    "--cluster-version",
+                    cfg.cluster.kubernetes_version,
+                    "--enable-ip-alias",
+                    "--enable-dataplane-v2",
+                    "--workload-pool",
+                    f"{cfg.gcp.project}.svc.id.goog",
+                    "--labels",
+                    f"pangeoctl={cfg.name}",
+                    *self._pool_flags(cfg, "core", pools["core"]),
+                ),
+                why="create the GKE cluster with the core pool",
+                unless=exists,
+            )
+        ]
         for name, pool in pools.items():
             if name == "core":
                 continue
-            cmds.append(Command(
-                ("gcloud", "container", "node-pools", "create", name, "--cluster", cfg.name, *where, *self._pool_flags(cfg, name, pool)),
-                why=f"add the {name} node pool",
-                unless=("gcloud", "container", "node-pools", "describe", name, "--cluster", cfg.name, *where),
-            ))
+            cmds.append(
+                Command(
+                    ("gcloud", "container", "node-pools", "create", name, "--cluster", cfg.name, *where, *self._pool_flags(cfg, name, pool)),
+                    why=f"add the {name} node pool",
+                    unless=("gcloud", "container", "node-pools", "describe", name, "--cluster", cfg.name, *where),
+                )
+            )
         return cmds
 
     def credentials(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
-        return [Command(("gcloud", "container", "clusters", "get-credentials", cfg.name, *self._where(cfg)),
-                        why="write the kubeconfig", env={"KUBECONFIG": str(handle.kubeconfig)})]
+        return [
+            Command(
+                ("gcloud", "container", "clusters", "get-credentials", cfg.name, *self._where(cfg)),
+                why="write the kubeconfig",
+                env={"KUBECONFIG": str(handle.kubeconfig)},
+            )
+        ]
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return [Command(("gcloud", "container", "clusters", "delete", cfg.name, *self._where(cfg), "--quiet"), why="delete the GKE cluster")]
@@ -103,7 +145,26 @@ class GCPCloud(OwnKubeconfig):
         assert cfg.gcp is not None
         p = ["--project", cfg.gcp.project]
         return [
-            Command(("gcloud", "compute", "disks", "list", *p, "--filter", f"labels.goog-k8s-cluster-name={cfg.name}", "--format", "value(name,zone,sizeGb)"), why="disks"),
-            Command(("gcloud", "compute", "forwarding-rules", "list", *p, "--filter", f"description~{cfg.name}", "--format", "value(name,IPAddress)"), why="load balancers"),
-            Command(("gcloud", "compute", "addresses", "list", *p, "--filter", f"description~{cfg.name}", "--format", "value(name,address)"), why="IP addresses"),
+            Command(
+                (
+                    "gcloud",
+                    "compute",
+                    "disks",
+                    "list",
+                    *p,
+                    "--filter",
+                    f"labels.goog-k8s-cluster-name={cfg.name}",
+                    "--format",
+                    "value(name,zone,sizeGb)",
+                ),
+                why="disks",
+            ),
+            Command(
+                ("gcloud", "compute", "forwarding-rules", "list", *p, "--filter", f"description~{cfg.name}", "--format", "value(name,IPAddress)"),
+                why="load balancers",
+            ),
+            Command(
+                ("gcloud", "compute", "addresses", "list", *p, "--filter", f"description~{cfg.name}", "--format", "value(name,address)"),
+                why="IP addresses",
+            ),
         ]

@@ -11,9 +11,9 @@ from pangeoctl.runner import Command
 
 
 class KindCloud(OwnKubeconfig):
-    name = "kind"
-    tools = ("kind", "kubectl", "helm")
-    owns_cluster = True
+    name: str = "kind"
+    tools: tuple[str, ...] = ("kind", "kubectl", "helm")
+    owns_cluster: bool = True
 
     def spec(self, cfg: Config) -> tuple[str, dict[str, Any]]:
         return "kind.yaml", {
@@ -24,8 +24,25 @@ class KindCloud(OwnKubeconfig):
         }
 
     def create(self, cfg: Config, spec_path: Path, handle: ClusterHandle) -> list[Command]:
-        return [Command(("kind", "create", "cluster", "--name", cfg.name, "--config", str(spec_path), "--kubeconfig", str(handle.kubeconfig), "--wait", "120s"),
-                        why="create the kind cluster", unless=("kind", "get", "kubeconfig", "--name", cfg.name))]
+        return [
+            Command(
+                (
+                    "kind",
+                    "create",
+                    "cluster",
+                    "--name",
+                    cfg.name,
+                    "--config",
+                    str(spec_path),
+                    "--kubeconfig",
+                    str(handle.kubeconfig),
+                    "--wait",
+                    "120s",
+                ),
+                why="create the kind cluster",
+                unless=("kind", "get", "kubeconfig", "--name", cfg.name),
+            )
+        ]
 
     def credentials(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return [Command(("kind", "export", "kubeconfig", "--name", cfg.name, "--kubeconfig", str(handle.kubeconfig)), why="write the kubeconfig")]

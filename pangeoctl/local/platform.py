@@ -8,6 +8,7 @@ descendant it had, and any process working inside the state dir (orphaned Dask p
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -183,8 +184,11 @@ def up(cfg: Config, echo: Echo, *, timeout: float = 120) -> UpResult:
         _stop_hub(layout, pid)
         outcome = "restarted"
     _check_port_free(layout)
-    pid = spawn([str(layout.bin_dir / "jupyterhub"), "-f", str(layout.state / "jupyterhub_config.py")],
-                cwd=layout.state, log=layout.state / "logs" / "hub.log")
+    pid = spawn(
+        [str(layout.bin_dir / "jupyterhub"), "-f", str(layout.state / "jupyterhub_config.py")],
+        cwd=layout.state,
+        log=layout.state / "logs" / "hub.log",
+    )
     _hub_pid_file(layout).write_text(str(pid))
     try:
         _wait_ready(layout, pid, echo, timeout=timeout)
@@ -212,7 +216,9 @@ def _check_port_free(layout: LocalLayout) -> None:
         try:
             s.bind((layout.host, layout.hub_port))
         except OSError:
-            raise LocalError(f"port {layout.hub_port} on {layout.host} is in use by another program — set `local.port` in pangeo.yaml (0 picks a free one)") from None
+            raise LocalError(
+                f"port {layout.hub_port} on {layout.host} is in use by another program — set `local.port` in pangeo.yaml (0 picks a free one)"
+            ) from None
 
 
 def _wait_ready(layout: LocalLayout, pid: int, echo: Echo, *, timeout: float) -> None:
@@ -258,16 +264,12 @@ def _terminate(procs: list[Any], timeout: float) -> None:
     import psutil
 
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.send_signal(signal.SIGTERM)
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=timeout)
     for p in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=5)
 
 
@@ -336,10 +338,8 @@ def status(cfg: Config) -> dict[str, Any]:
     procs: dict[str, Any] = {"hub": {"pid": pid, "port": layout.hub_port, "healthy": ok["hub"]}}
     kids = []
     if pid:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             kids = psutil.Process(pid).children(recursive=False)
-        except psutil.NoSuchProcess:
-            pass
 
     def find(needle: str) -> int | None:
         for k in kids:

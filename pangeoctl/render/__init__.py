@@ -47,8 +47,12 @@ class Plan:
     commands: list[Command] = field(default_factory=list)
 
     def script(self) -> str:
-        lines = ["#!/usr/bin/env bash", "# The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.",
-                 "set -euo pipefail", ""]
+        lines = [
+            "#!/usr/bin/env bash",
+            "# The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.",
+            "set -euo pipefail",
+            "",
+        ]
         for cmd in self.commands:
             if cmd.why:
                 lines.append(f"# {cmd.why}")
@@ -75,8 +79,7 @@ def render_plan(cfg: Config, out: Path) -> Plan:
     spec_name, spec = cloud.spec(cfg)
     handle = cloud.handle(cfg, out)
     plan = Plan({"values.yaml": dump_yaml(render_values(cfg)), spec_name: dump_yaml(spec)})
-    plan.commands = [*cloud.create(cfg, out / spec_name, handle), *cloud.credentials(cfg, handle),
-                     *helm.install(cfg, handle, out / "values.yaml")]
+    plan.commands = [*cloud.create(cfg, out / spec_name, handle), *cloud.credentials(cfg, handle), *helm.install(cfg, handle, out / "values.yaml")]
     plan.files["commands.sh"] = plan.script()
     return plan
 
@@ -91,5 +94,3 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
             path.chmod(0o755)
         written.append(path)
     return written
-
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pangeoctl.config import Config
 from pangeoctl.units import format_memory
 
-_CAP = '''
+_CAP = """
 # Dask Gateway has no per-user limit on concurrent clusters; refuse the (N+1)th at creation.
 from dask_gateway_server.backends.base import PublicException as _PublicException
 
@@ -31,7 +31,7 @@ def _cap_clusters_per_user(base, limit):
 from {module} import {cls} as _Backend
 
 c.DaskGateway.backend_class = _cap_clusters_per_user(_Backend, {limit})
-'''
+"""
 
 
 def gateway_config(cfg: Config, *, backend: str, image_option: bool) -> str:

@@ -38,7 +38,9 @@ class LocalLayout:
         return f"http://{self.host}:{self.hub_port}"
 
     def ports(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("hub_port", "hub_api_port", "proxy_api_port", "gateway_http_port", "gateway_api_port", "gateway_tcp_port")}
+        return {
+            k: getattr(self, k) for k in ("hub_port", "hub_api_port", "proxy_api_port", "gateway_http_port", "gateway_api_port", "gateway_tcp_port")
+        }
 
 
 def user_environment(layout: LocalLayout) -> dict[str, str]:
@@ -59,8 +61,10 @@ def jupyterhub_config(cfg: Config, layout: LocalLayout) -> str:
         "DASK_GATEWAY_ENCRYPT_KEYS": f"@{s / 'gateway_encrypt_key'}",
     }
     password_source = (
-        f"os.environ[{auth.password.env!r}]" if auth.password and auth.password.env
-        else f"_read({str(auth.password.file)!r})" if auth.password and auth.password.file
+        f"os.environ[{auth.password.env!r}]"
+        if auth.password and auth.password.env
+        else f"_read({str(auth.password.file)!r})"
+        if auth.password and auth.password.file
         else f"_read({str(s / 'password')!r})"
     )
     spawner_args = ["--allow-root"] if layout.as_root else []

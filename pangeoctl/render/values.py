@@ -62,9 +62,7 @@ def _jupyterhub(cfg: Config) -> dict[str, Any]:
         },
     }
     if isinstance(cfg.hub.auth, GitHubAuth):
-        hub["extraEnv"] = {
-            "GITHUB_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {"name": GITHUB_SECRET, "key": GITHUB_SECRET_KEY}}}
-        }
+        hub["extraEnv"] = {"GITHUB_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {"name": GITHUB_SECRET, "key": GITHUB_SECRET_KEY}}}}
     proxy: dict[str, Any] = {"service": {"type": "LoadBalancer"}}
     if cfg.https_enabled:
         proxy["https"] = {
@@ -182,9 +180,7 @@ def _dask_gateway(cfg: Config) -> dict[str, Any]:
             },
             "worker": {"extraPodConfig": worker_extra},
         },
-        "extraConfig": {
-            "pangeoctl": gateway_config(cfg, backend="dask_gateway_server.backends.kubernetes.KubeBackend", image_option=True)
-        },
+        "extraConfig": {"pangeoctl": gateway_config(cfg, backend="dask_gateway_server.backends.kubernetes.KubeBackend", image_option=True)},
     }
     out: dict[str, Any] = {"gateway": gateway}
     if core_selector:

@@ -31,8 +31,12 @@ class Platform:
     admin_token: str
 
     def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, object]:
-        req = urllib.request.Request(f"{self.url}/hub/api{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"token {token or self.admin_token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}/hub/api{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {token or self.admin_token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 raw = r.read()

@@ -128,8 +128,12 @@ def test_gateway_rejects_missing_and_unscoped_tokens(platform: Platform):
 
 def _gateway_call(p: Platform, method: str, path: str, token: str | None, body: dict | None = None) -> int:
     """One raw gateway API request, authenticated the way dask_gateway.JupyterHubAuth does it."""
-    req = urllib.request.Request(f"{p.gateway_address()}{path}", method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Authorization": f"jupyterhub {token}"} if token else {})
+    req = urllib.request.Request(
+        f"{p.gateway_address()}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"jupyterhub {token}"} if token else {},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status

@@ -46,9 +46,15 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_machine_types_default_per_cloud():
-    cfg = C.load("x", text="name: a\ncloud: aws\naws: {region: us-west-2}\nhub: {auth: {type: github, client_id: a, client_secret: {env: X}, allowed_users: [a]}}\n")
-    assert {n: p.machine_type for n, p in cfg.pools().items()} == C.DEFAULT_MACHINES["aws"] | {} if False else {
-        "core": "t3.large", "user": "r6i.xlarge", "worker": "m6i.2xlarge"}
+    cfg = C.load(
+        "x",
+        text="name: a\ncloud: aws\naws: {region: us-west-2}\nhub: {auth: {type: github, client_id: a, client_secret: {env: X}, allowed_users: [a]}}\n",
+    )
+    assert (
+        {n: p.machine_type for n, p in cfg.pools().items()} == C.DEFAULT_MACHINES["aws"] | {}
+        if False
+        else {"core": "t3.large", "user": "r6i.xlarge", "worker": "m6i.2xlarge"}
+    )
     assert cfg.cluster.pools.worker.spot and not cfg.cluster.pools.user.spot
     assert cfg.worker_image == cfg.image
 
@@ -60,7 +66,9 @@ def test_warning_for_unused_cloud_section():
     ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [("4G", 4 * 2**30), ("512Mi", 512 * 2**20), ("1.5 GiB", int(1.5 * 2**30)), (1024, 1024), ("2T", 2 * 2**40)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("4G", 4 * 2**30), ("512Mi", 512 * 2**20), ("1.5 GiB", int(1.5 * 2**30)), (1024, 1024), ("2T", 2 * 2**40)]
+)
 def test_memory(text, expected):
     assert parse_memory(text) == expected
 

@@ -134,6 +134,7 @@ def _pools_from_cluster_spec(cloud: str, spec: dict) -> dict[str, tuple[dict, se
 
 def _pools_from_commands(cloud: str, argvs: list[list[str]]) -> dict[str, tuple[dict, set]]:
     """The same, read from the CLI commands `up` runs (gcloud/az take labels and taints as flags)."""
+
     def kv(items):
         return dict(i.split("=", 1) for i in items)
 
@@ -153,7 +154,7 @@ def _pools_from_commands(cloud: str, argvs: list[list[str]]) -> dict[str, tuple[
             out[name] = (kv(a[a.index("--node-labels") + 1].split(",")), taints(t))
         if cloud == "azure" and a[:3] == ["az", "aks", "create"]:
             i = a.index("--nodepool-labels") + 1
-            out["core"] = (kv(a[i:a.index("--generate-ssh-keys")]), set())
+            out["core"] = (kv(a[i : a.index("--generate-ssh-keys")]), set())
         if cloud == "azure" and a[:4] == ["az", "aks", "nodepool", "add"]:
             i = a.index("--labels") + 1
             end = next((j for j in range(i, len(a)) if a[j].startswith("--")), len(a))
@@ -198,8 +199,10 @@ def test_pods_are_scheduled_onto_their_pools(path, tmp_path, schemas):
         assert _lands_on(gw["backend"]["worker"]["extraPodConfig"], pools) == ["worker"]
         for profile in hub["singleuser"]["profileList"]:
             o = profile["kubespawner_override"]
-            pod = {"nodeSelector": {**z2jh_user["nodeSelector"], **o.get("node_selector", {})},
-                   "tolerations": z2jh_user["tolerations"] + o.get("tolerations", [])}
+            pod = {
+                "nodeSelector": {**z2jh_user["nodeSelector"], **o.get("node_selector", {})},
+                "tolerations": z2jh_user["tolerations"] + o.get("tolerations", []),
+            }
             assert _lands_on(pod, pools) == (["gpu"] if "extra_resource_limits" in o else ["user"]), profile["display_name"]
 
 
