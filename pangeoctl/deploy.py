@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pangeoctl import clouds, helm
-from pangeoctl.config import Config
+from pangeoctl.config import Config, GitHubAuth
 from pangeoctl.render import Plan, render_plan, write_plan
-from pangeoctl.runner import Command, MissingTool, Runner, install_hint
+from pangeoctl.runner import Command, DryRunRunner, MissingTool, Runner, install_hint, read_secret
 
 Echo = Callable[[str], None]
 
@@ -31,10 +31,23 @@ def check_tools(cfg: Config, runner: Runner) -> None:
             raise MissingTool(tool, install_hint(tool))
 
 
+def check_secrets(cfg: Config) -> None:
+    """Every secret reference resolves — checked before the first command, so a missing one changes nothing."""
+    auth = cfg.hub.auth
+    if isinstance(auth, GitHubAuth):
+        read_secret(auth.client_secret.env, auth.client_secret.file)
+
+
 def up(cfg: Config, runner: Runner, echo: Echo, *, out: Path | None = None, write: bool = True) -> Plan:
     out = out or deploy_dir(cfg)
     plan = render_plan(cfg, out)
-    check_tools(cfg, runner)
+    if isinstance(runner, DryRunRunner):
+        missing = [t for t in clouds.get(cfg.cloud).tools if runner.which(t) is None]
+        if missing:
+            echo(f"note: not installed here: {', '.join(missing)} (needed to run these for real)")
+    else:
+        check_tools(cfg, runner)
+        check_secrets(cfg)
     if write:
         write_plan(plan, out)
     for i, cmd in enumerate(plan.commands, 1):

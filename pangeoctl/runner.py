@@ -35,6 +35,8 @@ class Command:
     stdin: Stdin | None = None
     # A probe: when it exits 0 the step is already done and is skipped (idempotent `up`).
     unless: tuple[str, ...] | None = None
+    # When set, the command's stdout (stripped) must equal it, or the step fails (e.g. the right account).
+    expect: str | None = None
 
     def shell(self) -> str:
         """The command as one shell line, secrets left as their references."""
@@ -43,7 +45,9 @@ class Command:
         if self.stdin is not None:
             line += f"  # stdin: {self.stdin.label}"
         if self.unless is not None:
-            line = f"{shlex.join(self.unless)} >/dev/null 2>&1 || {line}"
+            line = f"{env + ' ' if env else ''}{shlex.join(self.unless)} >/dev/null 2>&1 || {line}"
+        if self.expect is not None:
+            line = f'test "$({line})" = {shlex.quote(self.expect)}'
         return line
 
 
@@ -158,6 +162,8 @@ class RealRunner:
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise RunError(cmd, result)
+        if check and cmd.expect is not None and proc.stdout.strip() != cmd.expect:
+            raise RunError(cmd, Result(1, "", f"expected {cmd.expect!r}, got {proc.stdout.strip()!r}"))
         return result
 
 

@@ -88,7 +88,12 @@ class AWSCloud(OwnKubeconfig):
         cmds = []
         if cfg.aws.account:
             cmds.append(
-                Command(("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"), why="check the account", env=self._env(cfg))
+                Command(
+                    ("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"),
+                    why=f"check these credentials are for account {cfg.aws.account}",
+                    env=self._env(cfg),
+                    expect=cfg.aws.account,
+                )
             )
         cmds.append(
             Command(
@@ -156,43 +161,23 @@ class AWSCloud(OwnKubeconfig):
 
     def leftovers(self, cfg: Config) -> list[Command]:
         assert cfg.aws is not None
-        r = ["--region", cfg.aws.region]
+        # Load balancers, volumes and addresses Kubernetes created carry the cluster's ownership tag.
         return [
             Command(
                 (
                     "aws",
-                    "ec2",
-                    "describe-volumes",
-                    *r,
-                    "--filters",
-                    f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
+                    "resourcegroupstaggingapi",
+                    "get-resources",
+                    "--region",
+                    cfg.aws.region,
+                    "--tag-filters",
+                    f"Key=kubernetes.io/cluster/{cfg.name},Values=owned",
                     "--query",
-                    "Volumes[].[VolumeId,Size,State]",
+                    "ResourceTagMappingList[].ResourceARN",
                     "--output",
                     "text",
                 ),
-                why="EBS volumes",
+                why="resources tagged for this cluster",
                 env=self._env(cfg),
-            ),
-            Command(
-                ("aws", "elbv2", "describe-load-balancers", *r, "--query", "LoadBalancers[].[LoadBalancerName,DNSName]", "--output", "text"),
-                why="load balancers",
-                env=self._env(cfg),
-            ),
-            Command(
-                (
-                    "aws",
-                    "ec2",
-                    "describe-addresses",
-                    *r,
-                    "--filters",
-                    f"Name=tag:kubernetes.io/cluster/{cfg.name},Values=owned",
-                    "--query",
-                    "Addresses[].[PublicIp]",
-                    "--output",
-                    "text",
-                ),
-                why="elastic IPs",
-                env=self._env(cfg),
-            ),
+            )
         ]

@@ -1,0 +1,60 @@
+"""What this machine has for each cloud: tools present, their versions, logged in or not, and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pangeoctl import clouds
+from pangeoctl.runner import Command, Runner, install_hint
+
+VERSION = {
+    "gcloud": ("gcloud", "version", "--format=value(core)"),
+    "gke-gcloud-auth-plugin": ("gke-gcloud-auth-plugin", "--version"),
+    "aws": ("aws", "--version"),
+    "eksctl": ("eksctl", "version"),
+    "az": ("az", "version", "--query", '"azure-cli"', "--output", "tsv"),
+    "kind": ("kind", "version"),
+    "minikube": ("minikube", "version", "--short"),
+    "kubectl": ("kubectl", "version", "--client"),
+    "helm": ("helm", "version", "--short"),
+}
+LOGIN = {
+    "gcloud": (("gcloud", "auth", "list", "--filter=status:ACTIVE", "--format=value(account)"), "gcloud auth login"),
+    "aws": (("aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"), "aws sso login (or aws configure)"),
+    "az": (("az", "account", "show", "--query", "user.name", "--output", "tsv"), "az login"),
+}
+
+
+@dataclass
+class Check:
+    tool: str
+    found: bool
+    version: str = ""
+    login: str = ""  # who is logged in, or "" when not applicable
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.found and not self.fix
+
+
+def doctor(runner: Runner, cloud: str | None = None) -> list[Check]:
+    """Checks for the tools ``cloud`` needs (all clouds' tools when None). Runs only read-only commands."""
+    tools: list[str] = []
+    for c in [clouds.get(cloud)] if cloud else clouds.CLOUDS.values():
+        tools += [t for t in c.tools if t not in tools]
+    out = []
+    for tool in tools:
+        if runner.which(tool) is None:
+            out.append(Check(tool, False, fix=install_hint(tool)))
+            continue
+        res = runner.run(Command(VERSION.get(tool, (tool, "--version")), why=f"{tool} version"), check=False)
+        check = Check(tool, True, (res.stdout.strip().splitlines() or [""])[0][:60])
+        if tool in LOGIN:
+            argv, how = LOGIN[tool]
+            who = runner.run(Command(argv, why=f"{tool} login"), check=False)
+            check.login = who.stdout.strip().splitlines()[0] if who.returncode == 0 and who.stdout.strip() else ""
+            if not check.login:
+                check.fix = f"not logged in: {how}"
+        out.append(check)
+    return out

@@ -1,0 +1,145 @@
+"""The CLI as a user meets it: exact messages, exit codes, nothing changed on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pangeoctl.cli import create_app
+from pangeoctl.doctor import doctor
+from pangeoctl.runner import RecordingRunner
+from tests.conftest import CONFIGS
+
+runner = CliRunner()
+
+
+def run(*args: str, cwd: Path | None = None):
+    old = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        return runner.invoke(create_app(), list(args))
+    finally:
+        os.chdir(old)
+
+
+def test_init_then_validate_then_render(tmp_path):
+    r = run("init", "--cloud", "gcp", "--project", "lab-1", "--region", "us-central1", "--github-org", "my-lab", "-o", str(tmp_path / "p.yaml"))
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "p.yaml").read_text()
+    assert "client_secret: {env: GITHUB_CLIENT_SECRET}" in text and "#" in text
+    r = run("validate", "-c", str(tmp_path / "p.yaml"))
+    assert r.exit_code == 0
+    assert r.output.startswith(f"{tmp_path / 'p.yaml'}: ok — pangeo on gcp, github login")
+    r = run("render", "-c", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "out"))
+    assert r.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cluster.yaml", "commands.sh", "values.yaml"]
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    (tmp_path / "pangeo.yaml").write_text("keep me\n")
+    r = run("init", "-o", str(tmp_path / "pangeo.yaml"))
+    assert r.exit_code == 2
+    assert r.output.strip() == f"{tmp_path / 'pangeo.yaml'} exists — pass --force to overwrite it, or -o another path"
+    assert (tmp_path / "pangeo.yaml").read_text() == "keep me\n"
+
+
+def test_init_names_missing_location_flags(tmp_path):
+    r = run("init", "--cloud", "azure", "-o", str(tmp_path / "a.yaml"))
+    assert r.exit_code == 2
+    assert r.output.strip() == "--cloud azure needs --subscription … --resource-group … --location …"
+    assert not (tmp_path / "a.yaml").exists()
+
+
+def test_validate_reports_every_problem_with_its_line(tmp_path):
+    r = run("validate", "-c", str(CONFIGS / "gcp.error.typo.yaml"))
+    assert r.exit_code == 2
+    assert r.output.strip() == f"{CONFIGS / 'gcp.error.typo.yaml'}:6 hub.cull_idel: unknown field — did you mean `cull_idle`?"
+    assert "Traceback" not in r.output
+
+
+def test_wrong_cloud_flag(tmp_path):
+    r = run("validate", "-c", str(CONFIGS / "local.happy.yaml"), "--cloud", "mars")
+    assert r.exit_code == 2
+    assert r.output.strip() == "--cloud 'mars' is not one of gcp, aws, azure, kind, minikube, local, existing"
+
+
+def test_cloud_override_is_validated_as_that_cloud():
+    r = run("validate", "-c", str(CONFIGS / "local.happy.yaml"), "--cloud", "gcp")
+    assert r.exit_code == 2
+    assert "`gcp:` section is missing" in r.output
+
+
+def test_schema_is_json():
+    r = run("validate", "--schema")
+    assert r.exit_code == 0
+    assert json.loads(r.output)["title"] == "pangeo.yaml"
+
+
+def test_up_dry_run_prints_the_plan_and_creates_nothing(tmp_path):
+    r = run("up", "-c", str(CONFIGS / "aws.happy.yaml"), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "eksctl create cluster -f" in r.output
+    assert "helm upgrade --install ocean-lab" in r.output
+    assert "gh-secret-value" not in r.output
+    assert not (Path(os.environ["HOME"]) / ".local" / "share" / "pangeoctl").exists()
+
+
+def test_up_without_a_tool_says_which_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cloud CLI anywhere
+    r = run("up", "-c", str(CONFIGS / "minikube.happy.yaml"))
+    assert r.exit_code == 2
+    assert r.output.strip().endswith("`minikube` is not installed — install minikube (https://minikube.sigs.k8s.io/docs/start/)")
+
+
+def test_up_local_without_the_local_extra_names_the_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jupyterhub_idle_culler" else real(name, *a))
+    cfg = tmp_path / "pangeo.yaml"
+    cfg.write_text(f"name: t\ncloud: local\nlocal: {{state_dir: {tmp_path / 's'}}}\n")
+    r = run("up", "-c", str(cfg))
+    assert r.exit_code == 1
+    assert r.output.strip() == "the local platform needs jupyterhub-idle-culler — install them with: pip install 'pangeoctl[local]'"
+    assert not (tmp_path / "s").exists()
+
+
+def test_doctor_reports_missing_tools_and_logins():
+    r = RecordingRunner(present=["gcloud", "kubectl"])
+    checks = {c.tool: c for c in doctor(r, "gcp")}
+    assert not checks["helm"].found and checks["helm"].fix.startswith("install Helm")
+    assert checks["gcloud"].found
+    assert ["gcloud", "auth", "list", "--filter=status:ACTIVE", "--format=value(account)"] in r.argvs
+    assert checks["gcloud"].fix == "not logged in: gcloud auth login"  # the recording runner prints no account
+
+
+def test_help_is_quick_and_names_the_commands():
+    out = subprocess.run([sys.executable, "-m", "pangeoctl", "--help"], capture_output=True, text=True, check=True).stdout
+    for cmd in ("init", "validate", "render", "up", "down", "status", "doctor"):
+        assert f"  {cmd} " in out
+    heavy = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pangeoctl.cli import create_app; create_app(); "
+            "print(sorted(m for m in ('kubernetes', 'dask', 'jupyterhub', 'rasterio', 'psutil', 'jsonschema') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert heavy == "[]"
+
+
+@pytest.mark.parametrize("cmd", ["init", "validate", "render", "up", "down", "status", "logs", "doctor"])
+def test_every_command_has_a_help_text(cmd):
+    r = run(cmd, "--help")
+    assert r.exit_code == 0
+    assert len(r.output.split("Options")[0].strip().splitlines()) >= 2

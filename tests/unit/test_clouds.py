@@ -1,0 +1,186 @@
+"""The exact commands `up` and `down` run on each cloud, checked argv by argv with the recording runner."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from pangeoctl import config as C
+from pangeoctl import deploy
+from pangeoctl.helm import chart_dir
+from pangeoctl.runner import DryRunRunner, MissingTool, RecordingRunner, RunError
+from tests.conftest import CONFIGS
+
+S = Path("/state")
+CHART = str(chart_dir())
+
+
+def _up(name: str, runner: RecordingRunner | None = None) -> list[str]:
+    r = runner or RecordingRunner()
+    deploy.up(C.load(CONFIGS / name), r, lambda m: None, out=S, write=False)
+    return [shlex.join(a) for a in r.argvs]
+
+
+def test_gcp_new_cluster_full_argv():
+    zone = "--project geo-lab-123 --zone us-central1-a"
+    kc = "--kubeconfig /state/kubeconfig"
+    assert _up("gcp.happy.yaml") == [
+        f"gcloud container clusters create geo-lab {zone} --release-channel regular --cluster-version 1.33 --enable-ip-alias "
+        "--enable-dataplane-v2 --workload-pool geo-lab-123.svc.id.goog --labels pangeoctl=geo-lab --machine-type e2-standard-2 "
+        "--disk-size 100 --enable-autoscaling --num-nodes 1 --min-nodes 1 --max-nodes 2 "
+        "--node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core",
+        f"gcloud container node-pools create user --cluster geo-lab {zone} --machine-type n2-highmem-4 --disk-size 100 "
+        "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=user,hub.jupyter.org/node-purpose=user "
+        "--node-taints hub.jupyter.org/dedicated=user:NoSchedule",
+        f"gcloud container node-pools create worker --cluster geo-lab {zone} --machine-type n2-standard-8 --disk-size 100 "
+        "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 20 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker "
+        "--node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot",
+        f"gcloud container clusters get-credentials geo-lab {zone}",
+        "helm repo add jupyterhub https://hub.jupyter.org/helm-chart/ --force-update",
+        "helm repo add dask https://helm.dask.org/ --force-update",
+        f"helm dependency build {CHART}",
+        f"kubectl {kc} create namespace geo-lab",
+        f"kubectl {kc} apply --namespace geo-lab -f -",
+        f"helm upgrade --install geo-lab {CHART} --namespace geo-lab {kc} --values /state/values.yaml --atomic --wait --timeout 20m",
+    ]
+
+
+def test_gcp_regional_bounds_totals_not_per_zone_counts():
+    argvs = _up("gcp.happy.regional-gpu.yaml")
+    worker = next(a for a in argvs if "node-pools create worker" in a)
+    assert "--region europe-west4" in worker and "--total-max-nodes 100" in worker and "--num-nodes 0" in worker
+    assert "--max-nodes" not in worker.replace("--total-max-nodes", "")
+    gpu = next(a for a in argvs if "node-pools create gpu" in a)
+    assert "--node-taints hub.jupyter.org/dedicated=user:NoSchedule,nvidia.com/gpu=present:NoSchedule" in gpu
+    assert "--accelerator type=nvidia-l4,count=1,gpu-driver-version=default" in gpu
+
+
+@pytest.mark.parametrize(
+    "forbidden",
+    [
+        "--enable-basic-auth",
+        "--issue-client-certificate",
+        "--enable-legacy-authorization",
+        "--no-enable-ip-alias",
+        "--preemptible",
+        "--enable-network-policy",
+    ],
+)
+def test_gcp_never_emits_unsafe_or_legacy_flags(forbidden):
+    assert all(forbidden not in a for a in _up("gcp.happy.regional-gpu.yaml"))
+
+
+def test_aws_up_checks_the_account_and_installs_the_autoscaler():
+    r = RecordingRunner()
+    argvs = _up("aws.happy.yaml", r)
+    assert argvs[0] == "aws sts get-caller-identity --query Account --output text"
+    assert r.commands[0].expect == "012345678901"
+    assert argvs[1] == "eksctl create cluster -f /state/cluster.yaml --kubeconfig /state/kubeconfig"
+    assert all(c.env.get("AWS_PROFILE") == "ocean" for c in r.commands[:5])
+    autoscaler = next(a for a in argvs if "cluster-autoscaler" in a)
+    assert "--set awsRegion=us-west-2" in autoscaler and "--set autoDiscovery.clusterName=ocean-lab" in autoscaler
+    assert any(a.startswith("kubectl --kubeconfig /state/kubeconfig apply -f -") for a in argvs)  # default gp3 StorageClass
+
+
+def test_azure_pools_get_counts_autoscaler_and_spot():
+    argvs = _up("azure.happy.yaml")
+    assert argvs[0].startswith("az group create --subscription ")
+    create = argvs[1]
+    assert create.startswith("az aks create ") and "--network-dataplane cilium --network-policy cilium" in create
+    assert "--node-count 1 --enable-cluster-autoscaler --min-count 1 --max-count 2" in create
+    worker = next(a for a in argvs if "nodepool add" in a and "--name worker" in a)
+    assert "--node-count 0" in worker and "--priority Spot --eviction-policy Delete --spot-max-price -1" in worker
+    assert "az aks get-credentials" in argvs[4] and "--file /state/kubeconfig" in argvs[4]
+    assert not any("az ask" in a for a in argvs)
+
+
+def test_existing_cluster_uses_its_context_and_creates_nothing():
+    argvs = _up("existing.happy.yaml")
+    assert argvs[0] == "kubectl --kubeconfig /etc/kube/campus.yaml --context campus-k8s version --output json"
+    assert not any(a.split()[0] in ("gcloud", "eksctl", "az", "kind", "minikube") for a in argvs)
+    assert argvs[-1].endswith("--kube-context campus-k8s --values /state/values.yaml --atomic --wait --timeout 20m")
+
+
+def test_rerun_on_an_existing_cluster_only_upgrades():
+    r = RecordingRunner(done=["describe", "get"])  # every probe says: already there
+    argvs = _up("gcp.happy.yaml", r)
+    assert not any("create" in a for a in argvs)
+    assert argvs[-1].startswith("helm upgrade --install geo-lab")
+
+
+def test_a_failing_step_stops_everything_after_it():
+    r = RecordingRunner(fail_on=["node-pools", "worker"], stderr="ERROR: (gcloud.container.node-pools.create) Quota 'CPUS' exceeded.")
+    with pytest.raises(RunError) as info:
+        deploy.up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None, out=S, write=False)
+    assert r.argvs[-1][:5] == ["gcloud", "container", "node-pools", "create", "worker"]
+    assert not any(a[0] == "helm" for a in r.argvs)
+    assert "exited 1" in str(info.value)
+    assert info.value.hint == "a quota is too low for the pools' max nodes: request more in the console, or lower `max_nodes`"
+
+
+def test_the_secret_goes_on_stdin_never_argv():
+    r = RecordingRunner()
+    _up("gcp.happy.yaml", r)
+    secret_cmd = next(c for c in r.commands if c.stdin is not None)
+    manifest = secret_cmd.stdin.build()
+    assert "kind: Secret" in manifest and "Z2gtc2VjcmV0" in manifest  # base64 of the value
+    for c in r.commands:
+        assert "gh-secret-value-that-must-never-leak" not in c.shell()
+
+
+def test_a_missing_secret_stops_before_anything_runs(monkeypatch):
+    monkeypatch.delenv("GITHUB_CLIENT_SECRET")
+    r = RecordingRunner()
+    with pytest.raises(LookupError, match="GITHUB_CLIENT_SECRET is not set"):
+        deploy.up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None, out=S, write=False)
+    assert r.argvs == []
+
+
+def test_a_missing_tool_is_named_with_its_install_hint_before_anything_runs():
+    r = RecordingRunner(present=["aws", "kubectl", "helm"])
+    with pytest.raises(MissingTool, match="`eksctl` is not installed — install eksctl"):
+        deploy.up(C.load(CONFIGS / "aws.happy.yaml"), r, lambda m: None, out=S, write=False)
+    assert r.argvs == []
+
+
+def test_dry_run_prints_and_runs_nothing(capsys):
+    printed: list[str] = []
+    deploy.up(C.load(CONFIGS / "kind.happy.yaml"), DryRunRunner(printed.append), lambda m: None, out=S, write=False)
+    assert printed[0] == (
+        "kind get kubeconfig --name dev >/dev/null 2>&1 || "
+        "kind create cluster --name dev --config /state/kind.yaml --kubeconfig /state/kubeconfig --wait 120s"
+    )
+    assert not S.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "delete_cmd"),
+    [
+        ("gcp.happy.yaml", "gcloud container clusters delete geo-lab --project geo-lab-123 --zone us-central1-a --quiet"),
+        ("aws.happy.yaml", "eksctl delete cluster --name ocean-lab --region us-west-2 --wait"),
+        ("azure.happy.yaml", "az aks delete --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg --name eo-lab --yes"),
+        ("kind.happy.yaml", "kind delete cluster --name dev"),
+        ("minikube.happy.yaml", "minikube delete --profile dev"),
+    ],
+)
+def test_down_uninstalls_first_then_deletes(name, delete_cmd):
+    cfg = C.load(CONFIGS / name)
+    r = RecordingRunner()
+    deploy.down(cfg, r, lambda m: None, delete_cluster=False, purge_data=False, verify=False, out=S)
+    assert [a[:2] for a in r.argvs] == [["helm", "uninstall"]]
+    r = RecordingRunner()
+    deploy.down(cfg, r, lambda m: None, delete_cluster=True, purge_data=True, verify=False, out=S)
+    got = [shlex.join(a) for a in r.argvs]
+    assert got[0].startswith(f"helm uninstall {cfg.name} --namespace {cfg.name}")
+    assert got[1].startswith("kubectl --kubeconfig /state/kubeconfig delete persistentvolumeclaims --all")
+    assert got[2].startswith("kubectl --kubeconfig /state/kubeconfig delete namespace")
+    assert got[3] == delete_cmd
+
+
+def test_existing_never_deletes_the_cluster():
+    with pytest.raises(ValueError, match="never deletes"):
+        deploy.down(
+            C.load(CONFIGS / "existing.happy.yaml"), RecordingRunner(), lambda m: None, delete_cluster=True, purge_data=False, verify=False, out=S
+        )
