@@ -51,9 +51,24 @@ def up(cfg: Config, runner: Runner, echo: Echo, *, out: Path | None = None, writ
     if write:
         write_plan(plan, out)
     for i, cmd in enumerate(plan.commands, 1):
+        if cmd.argv[:4] == ("helm", "upgrade", "--install", cfg.name) and not isinstance(runner, DryRunRunner):
+            show_changes(cfg, runner, echo, out)
         echo(f"[{i}/{len(plan.commands)}] {cmd.why}")
         runner.run(cmd)
     return plan
+
+
+def show_changes(cfg: Config, runner: Runner, echo: Echo, out: Path) -> None:
+    """Before upgrading a running release, show what changes in its values (nothing on a first install)."""
+    import json
+
+    from pangeoctl.render.values import render_values
+
+    res = runner.run(helm.get_values(cfg, clouds.get(cfg.cloud).handle(cfg, out)), check=False)
+    if res.returncode != 0 or not res.stdout.strip():
+        return
+    diff = helm.values_diff(json.loads(res.stdout), render_values(cfg))
+    echo(f"changes to the running release:\n{diff}" if diff else "release values unchanged; helm will only reconcile")
 
 
 def down_commands(cfg: Config, *, delete_cluster: bool, purge_data: bool, out: Path | None = None) -> list[Command]:

@@ -97,3 +97,18 @@ def uninstall(cfg: Config, handle: ClusterHandle, *, purge_data: bool) -> list[C
         )
         cmds.append(Command(("kubectl", *handle.kubectl(), "delete", "namespace", ns, "--ignore-not-found", "--wait"), why="delete the namespace"))
     return cmds
+
+
+def get_values(cfg: Config, handle: ClusterHandle) -> Command:
+    """The values the installed release runs with (read-only; fails when there is no release yet)."""
+    return Command(("helm", "get", "values", cfg.name, "--namespace", cfg.name, *handle.helm(), "--output", "json"), why="current release values")
+
+
+def values_diff(current: dict, rendered: dict) -> str:
+    """A unified diff of two values trees, as YAML; empty when they are the same."""
+    import difflib
+
+    from pangeoctl.render import dump_yaml
+
+    a, b = dump_yaml(current).splitlines(), dump_yaml(rendered).splitlines()
+    return "\n".join(difflib.unified_diff(a, b, "installed", "pangeo.yaml", lineterm=""))

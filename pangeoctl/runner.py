@@ -184,8 +184,17 @@ class DryRunRunner:
 class RecordingRunner:
     """Keeps every command; ``fail_on`` makes the first command whose argv contains it fail."""
 
-    def __init__(self, *, fail_on: Sequence[str] = (), stderr: str = "", present: Sequence[str] | None = None, done: Sequence[str] = ()):
+    def __init__(
+        self,
+        *,
+        fail_on: Sequence[str] = (),
+        stderr: str = "",
+        present: Sequence[str] | None = None,
+        done: Sequence[str] = (),
+        outputs: dict[tuple[str, ...], str] | None = None,
+    ):
         self.commands: list[Command] = []
+        self.outputs = outputs or {}  # argv parts → stdout of the first command containing them all
         self.fail_on, self.stderr = tuple(fail_on), stderr
         self.present = present
         self.done = tuple(done)  # probes whose argv contains one of these succeed
@@ -208,6 +217,9 @@ class RecordingRunner:
             if check:
                 raise RunError(cmd, result)
             return result
+        for parts, stdout in self.outputs.items():
+            if all(p in cmd.argv for p in parts):
+                return Result(0, stdout)
         return Result(0)
 
 

@@ -35,3 +35,26 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, cloud: CloudOpt = None, as_json: 
         print(f"  log: {s['log']}")
     if not healthy:
         raise SystemExit(1)
+
+
+def _kube(cfg, as_json: bool) -> None:  # noqa: ANN001
+    from pangeoctl.deploy import check_tools, deploy_dir
+    from pangeoctl.kube_status import status as kube_status
+    from pangeoctl.runner import MissingTool, RealRunner
+
+    runner = RealRunner()
+    try:
+        check_tools(cfg, runner)
+    except MissingTool as e:
+        fail(str(e), EXIT_USAGE)
+    s = kube_status(cfg, runner, deploy_dir(cfg))
+    if as_json:
+        print(json.dumps(s, indent=2))
+    else:
+        print(f"{cfg.name} ({cfg.cloud}) — {'up' if s['up'] else 'not up'}; hub: {s['url'] or 'no address yet'}")
+        for pool, n in s["pools"].items():
+            print(f"  pool {pool:8} {n['ready']}/{n['nodes']} nodes ready")
+        for kind, n in s["pods"].items():
+            print(f"  {kind:24} {n['running']}/{n['total']} running")
+    if not s["up"]:
+        raise SystemExit(1)

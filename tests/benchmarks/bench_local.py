@@ -59,9 +59,19 @@ def main() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, Client(lc) as c:
         c.wait_for_workers(2)
         local_s = time.perf_counter() - t
-    print(json.dumps({"up_to_ready_s": round(up_s, 2), "gateway_new_cluster_to_2_workers_s": round(gw_s, 2),
-                      "plain_localcluster_2_workers_s": round(local_s, 2), "ratio_gateway_vs_localcluster": round(gw_s / local_s, 2),
-                      "idle_platform_rss_mib": idle // 2**20, "platform_with_2_workers_rss_mib": busy // 2**20}, indent=1))
+    print(
+        json.dumps(
+            {
+                "up_to_ready_s": round(up_s, 2),
+                "gateway_new_cluster_to_2_workers_s": round(gw_s, 2),
+                "plain_localcluster_2_workers_s": round(local_s, 2),
+                "ratio_gateway_vs_localcluster": round(gw_s / local_s, 2),
+                "idle_platform_rss_mib": idle // 2**20,
+                "platform_with_2_workers_rss_mib": busy // 2**20,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

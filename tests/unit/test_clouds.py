@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def test_gcp_new_cluster_full_argv():
         f"helm dependency build {CHART}",
         f"kubectl {kc} create namespace geo-lab",
         f"kubectl {kc} apply --namespace geo-lab -f -",
+        f"helm get values geo-lab --namespace geo-lab {kc} --output json",  # read-only: what changes, if installed
         f"helm upgrade --install geo-lab {CHART} --namespace geo-lab {kc} --values /state/values.yaml --atomic --wait --timeout 20m",
     ]
 
@@ -184,3 +186,39 @@ def test_existing_never_deletes_the_cluster():
         deploy.down(
             C.load(CONFIGS / "existing.happy.yaml"), RecordingRunner(), lambda m: None, delete_cluster=True, purge_data=False, verify=False, out=S
         )
+
+
+def test_kubernetes_status_reads_pools_pods_and_address():
+    from pangeoctl.kube_status import status
+
+    def node(pool, ready):
+        return {"metadata": {"labels": {"pangeoctl.io/pool": pool}}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+
+    def pod(component, phase):
+        return {"metadata": {"labels": {"component": component}}, "status": {"phase": phase}}
+
+    r = RecordingRunner(
+        outputs={
+            ("get", "nodes"): json.dumps({"items": [node("core", "True"), node("user", "True"), node("worker", "False")]}),
+            ("get", "pods"): json.dumps({"items": [pod("hub", "Running"), pod("proxy", "Running"), pod("singleuser-server", "Running")]}),
+            ("get", "service", "proxy-public"): json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}}),
+        }
+    )
+    s = status(C.load(CONFIGS / "aws.happy.yaml"), r, S)
+    assert s["pools"] == {"core": {"nodes": 1, "ready": 1}, "user": {"nodes": 1, "ready": 1}, "worker": {"nodes": 1, "ready": 0}}
+    assert s["url"] == "https://hub.ocean-lab.org" and s["up"] and s["user_servers"] == 1
+    assert r.argvs[1] == ["kubectl", "--kubeconfig", "/state/kubeconfig", "get", "pods", "--namespace", "ocean-lab", "--output", "json"]
+
+
+def test_upgrading_a_running_release_shows_the_values_diff():
+    from pangeoctl.render.values import render_values
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    installed = render_values(cfg)
+    installed["jupyterhub"]["cull"]["timeout"] = 7200
+    r = RecordingRunner(outputs={("helm", "get", "values"): json.dumps(installed)})
+    said: list[str] = []
+    deploy.up(cfg, r, said.append, out=S, write=False)
+    diff = next(s for s in said if s.startswith("changes to the running release"))
+    assert "-    timeout: 7200" in diff and "+    timeout: 3600" in diff
+    assert r.argvs[-2][:3] == ["helm", "get", "values"] and r.argvs[-1][:3] == ["helm", "upgrade", "--install"]

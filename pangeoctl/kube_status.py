@@ -1,0 +1,55 @@
+"""Status of a platform on Kubernetes, read with kubectl through the runner (read-only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pangeoctl import clouds
+from pangeoctl.config import Config
+from pangeoctl.render.placement import POOL_LABEL
+from pangeoctl.runner import Command, Runner
+
+
+def _json(runner: Runner, argv: tuple[str, ...], why: str) -> Any:
+    res = runner.run(Command(argv, why=why), check=False)
+    if res.returncode != 0 or not res.stdout.strip():
+        return None
+    try:
+        return json.loads(res.stdout)
+    except ValueError:
+        return None
+
+
+def status(cfg: Config, runner: Runner, state) -> dict[str, Any]:  # noqa: ANN001
+    handle = clouds.get(cfg.cloud).handle(cfg, state)
+    k = ("kubectl", *handle.kubectl())
+    ns = cfg.name
+    nodes = _json(runner, (*k, "get", "nodes", "--output", "json"), "nodes") or {"items": []}
+    pools: dict[str, dict[str, int]] = {}
+    for n in nodes["items"]:
+        pool = n["metadata"].get("labels", {}).get(POOL_LABEL, "other")
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
+        entry = pools.setdefault(pool, {"nodes": 0, "ready": 0})
+        entry["nodes"] += 1
+        entry["ready"] += ready
+    pods = _json(runner, (*k, "get", "pods", "--namespace", ns, "--output", "json"), "pods") or {"items": []}
+    by_kind: dict[str, list[str]] = {}
+    for p in pods["items"]:
+        labels = p["metadata"].get("labels", {})
+        kind = labels.get("component") or labels.get("app.kubernetes.io/component") or "other"
+        by_kind.setdefault(kind, []).append(p.get("status", {}).get("phase", "Unknown"))
+    svc = _json(runner, (*k, "get", "service", "proxy-public", "--namespace", ns, "--output", "json"), "hub address")
+    ingress = ((svc or {}).get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0]
+    address = cfg.hub.domain or ingress.get("hostname") or ingress.get("ip")
+    users = [p for p in by_kind.get("singleuser-server", [])]
+    return {
+        "cloud": cfg.cloud,
+        "url": f"{'https' if cfg.https_enabled else 'http'}://{address}" if address else None,
+        "pools": pools,
+        "pods": {kind: {"running": phases.count("Running"), "total": len(phases)} for kind, phases in sorted(by_kind.items())},
+        "user_servers": len(users),
+        "dask_schedulers": len(by_kind.get("dask-scheduler", [])),
+        "dask_workers": len(by_kind.get("dask-worker", [])),
+        "up": bool(by_kind.get("hub")) and all(ph == "Running" for ph in by_kind.get("hub", [])),
+    }
