@@ -100,7 +100,7 @@ def design_matrix(pairs: Sequence[tuple[int, int]], n_dates: int) -> np.ndarray:
 # ------------------------------------------------------------------ inversion
 
 
-def _days(dates: Sequence[Any]) -> np.ndarray:
+def _days(dates: Any) -> np.ndarray:
     d = np.asarray(dates)
     if np.issubdtype(d.dtype, np.datetime64):
         return (d - d[0]).astype("timedelta64[s]").astype(float) / 86400.0
@@ -231,6 +231,7 @@ def invert(
     wavelength: float = SENTINEL1_WAVELENGTH,
     weights: Any = None,
     mask: Any = None,
+    seasonal: bool = True,
 ):
     """Displacement time series and velocity from unwrapped interferograms.
 
@@ -242,16 +243,17 @@ def invert(
     dates : acquisition dates (datetime64 or day numbers), at least 4.
     weights : optional (pair, y, x) non-negative weights, e.g. coherence.
     mask : optional (y, x) boolean, True where pixels are to be solved.
+    seasonal : fit an annual sine/cosine next to the trend when estimating ``velocity`` (needs ≥ 9 months).
 
     Returns
     -------
     xarray.Dataset with ``displacement`` (date, y, x) metres relative to the first date, ``velocity``
-    (y, x) metres/year (least-squares line through the displacements), ``residual`` (y, x) RMS phase
+    (y, x) metres/year (least-squares trend through the displacements), ``residual`` (y, x) RMS phase
     residual in radians, and ``connected`` (y, x) False where the network was split (minimum-norm there).
     """
     import xarray as xr
 
-    coords: dict[str, Any] = {}
+    coords: dict[Any, Any] = {}
     if isinstance(unwrapped, xr.DataArray):
         coords = {k: unwrapped.coords[k] for k in unwrapped.dims[1:] if k in unwrapped.coords}
         unwrapped = unwrapped.data
@@ -275,7 +277,12 @@ def invert(
         raise InSARInputError(f"mask shape {tuple(mask.shape)} differs from the image {tuple(unwrapped.shape[1:])}")
     a = design_matrix(pairs, n)
     years = t / DAYS_PER_YEAR
-    g = np.stack([years, np.ones(n)], axis=1)
+    # Velocity: a line plus an annual cycle (as MintPy's timeseries2velocity can), so seasonal motion does
+    # not leak into the trend; with under ~9 months of data the cycle is not separable and is left out.
+    terms = [years, np.ones(n)]
+    if seasonal and years[-1] >= 0.75:
+        terms += [np.sin(2 * np.pi * years), np.cos(2 * np.pi * years)]
+    g = np.stack(terms, axis=1)
     g_pinv = np.linalg.pinv(g)
     scale = -wavelength / (4 * np.pi)
 

@@ -34,3 +34,15 @@ def test_dask_gateway_scaling_notebook(platform: Platform, monkeypatch):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "computed on 2 workers" in text
     assert "'worker_cores': '1'" in text
+
+
+def test_sentinel1_insar_notebook(platform: Platform, monkeypatch):
+    pytest.importorskip("xarray")
+    platform.api("POST", "/users", {"usernames": ["radar"]})
+    cfg = C.load(platform.config)
+    env = {**user_environment(layout_for(cfg, resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token("radar")}
+    nb = execute(ROOT / "examples" / "sentinel1-insar.py", env, monkeypatch)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "solved on 2 workers" in text
+    rms = float(text.split("velocity error vs truth: RMS ")[1].split(" mm/yr")[0])
+    assert rms < 3.0

@@ -60,7 +60,7 @@ def test_recovers_the_truth_without_noise():
 def test_velocity_within_the_noise_and_equal_to_lstsq():
     ds = sample_data.insar_stack(shape=(40, 40), seasonal_m=0, atmosphere_rad=0.5, unwrap_error_fraction=0.01, seed=3)
     pairs = _pairs(ds)
-    out = insar.invert(ds.unwrapped, pairs, ds.date.values)
+    out = insar.invert(ds.unwrapped, pairs, ds.date.values, seasonal=False)  # the truth has no seasonal term
     err = (out.velocity - ds.true_velocity).values
     # 0.5 rad of atmosphere per date is ~2.2 mm; over ~1 year of 30 dates the velocity error stays below ~2.5 mm/yr.
     assert np.sqrt(np.nanmean(err**2)) < 0.0025
@@ -108,7 +108,7 @@ def test_dask_chunks_equal_numpy():
     eager = insar.invert(ds.unwrapped, pairs, ds.date.values)
     lazy = insar.invert(ds.unwrapped.chunk({"y": 16, "x": 16}), pairs, ds.date.values, mask=xr.ones_like(ds.true_velocity, dtype=bool))
     assert hasattr(lazy.velocity.data, "dask")
-    np.testing.assert_allclose(lazy.velocity.compute(), eager.velocity, rtol=1e-5, atol=1e-9, equal_nan=True)  # float32 input
+    np.testing.assert_allclose(lazy.velocity.compute(), eager.velocity, rtol=1e-5, atol=1e-8, equal_nan=True)  # float32 input: 0.01 mm/yr
 
 
 def test_all_nan_pixel_is_flagged_not_invented():
