@@ -38,6 +38,7 @@ class Base(BaseModel):
 class GCP(Base):
     project: str = Field(description="Google Cloud project ID that will own the GKE cluster.")
     region: str = Field(description="Region, e.g. `us-central1`. Pick the region of the data you read most.")
+    billing_account: str | None = Field(None, description="Billing account ID (`XXXXXX-XXXXXX-XXXXXX`); needed for a `budget:`.")
     zone: str | None = Field(
         None,
         description="Zone for a zonal cluster (cheaper: one free zonal control plane per billing account). "
@@ -277,6 +278,9 @@ class Config(Base):
     dask: Dask = Field(default_factory=Dask, description="Dask Gateway: cluster options and limits.")
     image: str = Field(DEFAULT_IMAGE, description="User image (`registry/name:tag`), also the default Dask worker image.")
     budget: Budget | None = Field(None, description="Monthly budget alert sent by the cloud's billing service.")
+    data: list[Literal["landsat-c2-l2", "sentinel-2-l2a", "sentinel-1-hyp3", "planetary-computer"]] = Field(
+        [], description="Public datasets the group reads most; `validate` warns when the platform sits far from them (egress costs)."
+    )
 
     _image = field_validator("image")(lambda cls, v: _image_ref(v))
 
@@ -468,6 +472,14 @@ def check(cfg: Config) -> list[Problem]:
         if n in names[:i]:
             out.append(Problem(("hub", "profiles", i, "name"), f"profile name {n!r} is used twice"))
 
+    if cfg.budget is not None and cfg.cloud == "gcp" and cfg.gcp is not None and not cfg.gcp.billing_account:
+        out.append(
+            Problem(
+                ("gcp", "billing_account"), "a budget on GCP belongs to a billing account — add `billing_account:` (gcloud billing accounts list)"
+            )
+        )
+    if cfg.budget is not None and cfg.cloud == "aws" and cfg.aws is not None and not cfg.aws.account:
+        out.append(Problem(("aws", "account"), "a budget on AWS belongs to an account — add `account:` (aws sts get-caller-identity)"))
     if cfg.cloud in MANAGED_CLOUDS:
         out += _check_machines(cfg)
     return out
@@ -578,6 +590,14 @@ def load_with_warnings(path: Path | str, *, text: str | None = None) -> tuple[Co
     if errors:
         raise ConfigError(filename, errors)
     return cfg, [p for p in found if p.severity == "warning"]
+
+
+def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
+    """The same problems with their line in the file (for checks that run after loading)."""
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="rt").load(Path(path).read_text()) or {}
+    return [Problem(p.path, p.message, _line_of(doc, p.path)[0], p.severity) for p in problems]
 
 
 def json_schema() -> dict[str, Any]:

@@ -11,7 +11,7 @@ Start here:  pangeoctl init --cloud local   then   pangeoctl up
 
 
 def create_app() -> typer.Typer:
-    from pangeoctl.cli import doctor, down, init, logs, render, status, up, validate
+    from pangeoctl.cli import cost, doctor, down, init, logs, render, status, up, validate
 
     app = typer.Typer(
         help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
@@ -19,6 +19,7 @@ def create_app() -> typer.Typer:
     app.command(rich_help_panel="Configure")(init.init)
     app.command(rich_help_panel="Configure")(validate.validate)
     app.command(rich_help_panel="Configure")(render.render)
+    app.command(rich_help_panel="Configure")(cost.cost)
     app.command(rich_help_panel="Run")(up.up)
     app.command(rich_help_panel="Run")(down.down)
     app.command(rich_help_panel="Run")(status.status)

@@ -55,6 +55,11 @@ def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False):  
         for p in e.problems:
             err(p.format(e.filename))
         raise typer.Exit(EXIT_USAGE) from None
+    if cfg.cloud in ("gcp", "aws", "azure"):
+        from pangeoctl.config import locate
+        from pangeoctl.cost import warnings as cost_warnings
+
+        warnings = warnings + locate(path, cost_warnings(cfg))
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))

@@ -79,7 +79,14 @@ def render_plan(cfg: Config, out: Path) -> Plan:
     spec_name, spec = cloud.spec(cfg)
     handle = cloud.handle(cfg, out)
     plan = Plan({"values.yaml": dump_yaml(render_values(cfg)), spec_name: dump_yaml(spec)})
-    plan.commands = [*cloud.create(cfg, out / spec_name, handle), *cloud.credentials(cfg, handle), *helm.install(cfg, handle, out / "values.yaml")]
+    from pangeoctl.budgets import budget_commands
+
+    plan.commands = [
+        *cloud.create(cfg, out / spec_name, handle),
+        *cloud.credentials(cfg, handle),
+        *helm.install(cfg, handle, out / "values.yaml"),
+        *budget_commands(cfg),
+    ]
     plan.files["commands.sh"] = plan.script()
     return plan
 
