@@ -72,3 +72,106 @@ def insar_stack(
         coords={"date": dates, "ref": ("pair", ref), "sec": ("pair", sec), "y": np.arange(ny), "x": np.arange(nx)},
         attrs={"wavelength": wavelength, "atmosphere_rad": atmosphere_rad},
     )
+
+
+def landsat_scenes(
+    directory: Any,
+    n_scenes: int = 6,
+    size: int = 1024,
+    start: str = "2024-03-01",
+    spacing_days: int = 32,
+    epsg: int = 32633,
+    origin: tuple[float, float] = (399985.0, 5600015.0),
+    cloud_fraction: float = 0.15,
+    base_url: str | None = None,
+    seed: int = 0,
+) -> list[Any]:
+    """Synthetic Landsat C2 L2 scenes as tiled, compressed COGs with overviews, and their STAC items.
+
+    Bands ``red``, ``nir08`` (uint16 DN, scale 0.0000275, offset −0.2) and ``qa_pixel`` (clouds, dilated
+    cloud and shadows in their C2 bits; the rest flagged clear). NDVI follows a seasonal curve over a
+    field pattern. The grid sits on Landsat's pixel centres (origin 15 m off the 30 m grid). Items look like
+    earth-search's ``landsat-c2-l2``: ``proj:epsg``/``proj:code``, ``raster:bands`` scale/offset,
+    ``eo:cloud_cover``. Asset hrefs are ``base_url/<file>`` when given, else local paths.
+    """
+    from pathlib import Path
+
+    import pystac
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import transform_bounds
+
+    from pangeoctl.geo import landsat
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    transform = from_origin(origin[0], origin[1], 30, 30)
+    yy, xx = np.mgrid[0:size, 0:size]
+    fields = 0.35 + 0.25 * np.sin(xx / 37.0) * np.cos(yy / 53.0)  # patchy vegetation
+    bounds = rasterio.transform.array_bounds(size, size, transform)
+    west, south, east, north = transform_bounds(f"EPSG:{epsg}", "EPSG:4326", *bounds)
+    items = []
+    for k in range(n_scenes):
+        date = np.datetime64(start) + np.timedelta64(k * spacing_days, "D")
+        doy = (date - date.astype("datetime64[Y]")).astype(int)
+        season = 0.6 + 0.4 * np.sin(2 * np.pi * (doy - 80) / 365.25)
+        nd = np.clip(fields * season, 0.02, 0.9)
+        nir = 0.28 + 0.04 * rng.standard_normal((size, size)) * 0.1
+        red = nir * (1 - nd) / (1 + nd)
+        qa = np.full((size, size), 1 << 6, dtype=np.uint16)  # clear
+        cloud = _correlated_noise(rng, (size, size), size / 20) > np.quantile(rng.standard_normal(10000), 1 - cloud_fraction)
+        dilated = np.zeros_like(cloud)
+        dilated[1:-1, 1:-1] = cloud[:-2, 1:-1] | cloud[2:, 1:-1] | cloud[1:-1, :-2] | cloud[1:-1, 2:]
+        shadow = np.roll(cloud, (12, 18), axis=(0, 1)) & ~cloud
+        qa[dilated & ~cloud] = 1 << 1
+        qa[cloud] = (1 << 3) | (1 << 1)
+        qa[shadow] = 1 << 4
+        red[cloud], nir[cloud] = 0.45, 0.5
+        dn = {b: np.clip(np.round((r - landsat.OFFSET) / landsat.SCALE), 1, 65535).astype(np.uint16) for b, r in (("red", red), ("nir08", nir))}
+        dn["qa_pixel"] = qa
+        scene = f"LC09_L2SP_SYNTH_{str(date).replace('-', '')}"
+        assets = {}
+        for band, data in dn.items():
+            path = out / f"{scene}_{band}.tif"
+            profile = {
+                "driver": "COG",
+                "width": size,
+                "height": size,
+                "count": 1,
+                "dtype": "uint16",
+                "crs": f"EPSG:{epsg}",
+                "transform": transform,
+                "nodata": 1 if band == "qa_pixel" else 0,
+                "blocksize": 256,
+                "compress": "deflate",
+                "overviews": "auto",
+            }
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(data, 1)
+            href = f"{base_url.rstrip('/')}/{path.name}" if base_url else str(path)
+            raster = {"data_type": "uint16", "nodata": profile["nodata"], "spatial_resolution": 30}
+            if band != "qa_pixel":
+                raster.update(scale=landsat.SCALE, offset=landsat.OFFSET)
+            assets[band] = pystac.Asset(href, media_type=pystac.MediaType.COG, roles=["data"], extra_fields={"raster:bands": [raster]})
+        cover = float(100 * (cloud | shadow).mean())
+        item = pystac.Item(
+            id=scene,
+            geometry={"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]},
+            bbox=[west, south, east, north],
+            datetime=np.datetime64(date, "s").astype(object).replace(tzinfo=__import__("datetime").timezone.utc),
+            properties={
+                "eo:cloud_cover": round(cover, 2),
+                "proj:epsg": epsg,
+                "proj:code": f"EPSG:{epsg}",
+                "proj:shape": [size, size],
+                "proj:transform": list(transform)[:6],
+                "platform": "landsat-9",
+                "instruments": ["oli", "tirs"],
+            },
+            collection="landsat-c2-l2",
+        )
+        for name, asset in assets.items():
+            item.add_asset(name, asset)
+        items.append(item)
+    return items
