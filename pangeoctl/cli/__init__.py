@@ -11,7 +11,7 @@ Start here:  pangeoctl init --cloud local   then   pangeoctl up
 
 
 def create_app() -> typer.Typer:
-    from pangeoctl.cli import cost, doctor, down, image, init, logs, render, status, up, validate
+    from pangeoctl.cli import check, cost, doctor, down, image, init, logs, render, status, up, validate
 
     app = typer.Typer(
         help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
@@ -24,6 +24,7 @@ def create_app() -> typer.Typer:
     app.command(rich_help_panel="Run")(down.down)
     app.command(rich_help_panel="Run")(status.status)
     app.command(rich_help_panel="Run")(logs.logs)
+    app.command(rich_help_panel="Run")(check.check)
     app.command(rich_help_panel="Run")(doctor.doctor)
     app.add_typer(image.app, name="image", rich_help_panel="Build")
     app.command(rich_help_panel="Run")(version)

@@ -94,6 +94,7 @@ def landsat_scenes(
     earth-search's ``landsat-c2-l2``: ``proj:epsg``/``proj:code``, ``raster:bands`` scale/offset,
     ``eo:cloud_cover``. Asset hrefs are ``base_url/<file>`` when given, else local paths.
     """
+    import datetime as dt
     from pathlib import Path
 
     import pystac
@@ -159,7 +160,7 @@ def landsat_scenes(
             id=scene,
             geometry={"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]},
             bbox=[west, south, east, north],
-            datetime=np.datetime64(date, "s").astype(object).replace(tzinfo=__import__("datetime").timezone.utc),
+            datetime=dt.datetime.fromisoformat(str(date)).replace(tzinfo=dt.UTC),
             properties={
                 "eo:cloud_cover": round(cover, 2),
                 "proj:epsg": epsg,

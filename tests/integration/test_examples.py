@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,45 @@ def test_sentinel1_insar_notebook(platform: Platform, monkeypatch):
     assert "solved on 2 workers" in text
     rms = float(text.split("velocity error vs truth: RMS ")[1].split(" mm/yr")[0])
     assert rms < 3.0
+
+
+def test_landsat_ndvi_notebook_reads_ranges_on_gateway_workers(platform: Platform, monkeypatch, tmp_path):
+    pytest.importorskip("stackstac")
+    import jupytext
+
+    from pangeoctl.geo.serve import serve_sample
+
+    srv, _ = serve_sample(tmp_path / "catalog", n_scenes=4, size=1024)
+    try:
+        w, s, e, n = srv.items[0]["bbox"]
+        box = [w + 0.3 * (e - w), s + 0.3 * (n - s), w + 0.3 * (e - w) + 0.04, s + 0.3 * (n - s) + 0.025]
+        path = tmp_path / "landsat-ndvi.py"
+        text = (ROOT / "examples" / "landsat-ndvi.py").read_text()
+        text = text.replace('stac_url = "https://planetarycomputer.microsoft.com/api/stac/v1"', f'stac_url = "{srv.url}/stac"')
+        text = text.replace("bbox = [13.75, 50.35, 13.80, 50.38]", f"bbox = {box}").replace(
+            'output = "ndvi-median.tif"', f'output = "{tmp_path / "ndvi.tif"}"'
+        )
+        path.write_text(text)
+        assert jupytext.read(path).cells  # still a notebook
+        platform.api("POST", "/users", {"usernames": ["ecologist"]})
+        env = {**user_environment(layout_for(C.load(platform.config), resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token("ecologist")}
+        nb = execute(path, env, monkeypatch)
+        out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        assert "4 scenes:" in out and "series: " in out
+        assert (tmp_path / "ndvi.tif").exists()
+        total = sum(p.stat().st_size for p in (tmp_path / "catalog").glob("*.tif"))
+        assert 0 < srv.bytes_sent < 0.5 * total  # range reads, by the workers
+    finally:
+        srv.shutdown()
+
+
+def test_pangeoctl_check_passes_and_removes_its_user(platform: Platform):
+    pytest.importorskip("stackstac")
+    from tests.integration.conftest import cli
+
+    r = cli("check", "-c", str(platform.config), "--json", timeout=400)
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    assert result["ok"] is True and "run the NDVI notebook on gateway workers" in result["steps"]
+    users = [u["name"] for u in platform.api("GET", "/users")[1]]  # type: ignore[union-attr]
+    assert not any(u.startswith("check-") for u in users)

@@ -1,0 +1,104 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Cloud-free NDVI from Landsat, next to the data
+#
+# Find Landsat Collection 2 Level-2 scenes with a **STAC search**, read only the pixels of your area from
+# **Cloud-Optimized GeoTIFFs** (HTTP range requests: a few tiles, not 60 MB bands), mask clouds with the
+# `qa_pixel` band, and compute a median NDVI composite and an NDVI time series on **Dask Gateway** workers.
+#
+# - **What runs where.** This notebook searches the catalog and builds a lazy plan. The *workers* read the
+#   tiles straight from object storage and compute. Only the small results come back here.
+# - **What it costs.** Reading in the data's own region is free; across regions or clouds it is egress
+#   (about $90 per TB). Landsat C2 on AWS is in us-west-2 (requester-pays: set `AWS_REQUEST_PAYER=requester`
+#   and credentials); Planetary Computer (the default here) is in Azure West Europe and signs URLs for you.
+
+# %% tags=["parameters"]
+stac_url = "https://planetarycomputer.microsoft.com/api/stac/v1"
+collection = "landsat-c2-l2"
+bbox = [13.75, 50.35, 13.80, 50.38]  # lon/lat: west, south, east, north
+dates = "2024-03-01/2024-10-31"
+max_cloud = 60  # percent, per scene
+n_workers = 2
+output = "ndvi-median.tif"
+
+# %%
+import os
+
+from pangeoctl.geo import landsat, stac
+
+if os.environ.get("DASK_GATEWAY__ADDRESS"):
+    from dask_gateway import Gateway
+
+    gateway = Gateway()
+    cluster = gateway.new_cluster()
+    cluster.scale(n_workers)
+else:  # no platform around: a cluster on this machine runs the same code
+    from distributed import LocalCluster
+
+    gateway, cluster = None, LocalCluster(n_workers=n_workers, threads_per_worker=1)
+client = cluster.get_client()
+client.wait_for_workers(n_workers, timeout=120)
+print("dashboard:", cluster.dashboard_link)
+
+# %% [markdown]
+# ## Search
+
+# %%
+items = stac.search(stac_url, collection, bbox, dates, max_cloud=max_cloud)
+print(f"{len(items)} scenes:", ", ".join(f"{it.datetime:%Y-%m-%d} ({it.properties['eo:cloud_cover']:.0f} % cloud)" for it in items))
+
+# %% [markdown]
+# ## Load lazily, mask, NDVI
+# Nothing is read yet: `load` only lays out which tiles each chunk needs.
+
+# %%
+stack = landsat.load(items, bbox)
+ndvi = landsat.ndvi(stack)
+median = landsat.composite(ndvi, "median")
+series = ndvi.mean(["y", "x"])
+print(stack)
+
+# %%
+import dask
+
+median, series = dask.compute(median, series)  # the workers read and compute now
+print(f"valid pixels in the composite: {float(median.notnull().mean()):.0%}; series: {series.count().item()} dates")
+
+# %% [markdown]
+# ## Plots
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+median.plot(ax=axes[0], cmap="YlGn", vmin=0, vmax=0.9, cbar_kwargs={"label": "NDVI"})
+axes[0].set(title="median NDVI, clouds masked", xlabel="easting (m)", ylabel="northing (m)")
+series.plot(ax=axes[1], marker="o")
+axes[1].set(title="mean NDVI of the area", ylabel="NDVI")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Save the composite as a Cloud-Optimized GeoTIFF
+
+# %%
+import rioxarray  # noqa: F401  (registers .rio)
+
+median.rio.write_crs(stack.attrs["crs"]).rio.to_raster(output, driver="COG")
+print("wrote", output)
+
+# %%
+client.close()
+cluster.close() if gateway is None else cluster.shutdown()
