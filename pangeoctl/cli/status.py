@@ -22,17 +22,18 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, cloud: CloudOpt = None, as_json: 
     from pangeoctl.local import platform
 
     s = platform.status(cfg)
-    healthy = s["up"] and all(p["healthy"] for p in s["processes"].values())
-    if as_json:
-        print(json.dumps(s, indent=2))
-    else:
-        print(f"{cfg.name} (local) — {'up' if s['up'] else 'down'} at {s['url']}")
-        for name, p in s["processes"].items():
-            print(f"  {name:8} pid {p['pid'] or '-':>7}  port {p['port']:>5}  {'healthy' if p['healthy'] else 'NOT healthy'}")
-        print(f"  users: {', '.join(u['name'] + (' (server running)' if u['server'] else '') for u in s['users']) or 'none'}")
-        for c in s["clusters"]:
-            print(f"  dask cluster {c['name']} of {c['user']}: {c['status']}, {c['workers']} workers")
-        print(f"  log: {s['log']}")
+    lines = [f"{cfg.name} (local) — {'up' if s['up'] else 'down'} at {s['url']}"]
+    lines += [
+        f"  {n:8} pid {p['pid'] or '-':>7}  port {p['port']:>5}  {'healthy' if p['healthy'] else 'NOT healthy'}" for n, p in s["processes"].items()
+    ]
+    lines.append(f"  users: {', '.join(u['name'] + (' (server running)' if u['server'] else '') for u in s['users']) or 'none'}")
+    lines += [f"  dask cluster {c['name']} of {c['user']}: {c['status']}, {c['workers']} workers" for c in s["clusters"]]
+    lines.append(f"  log: {s['log']}")
+    _show(s, lines, as_json, healthy=s["up"] and all(p["healthy"] for p in s["processes"].values()))
+
+
+def _show(s: dict, lines: list[str], as_json: bool, *, healthy: bool) -> None:
+    print(json.dumps(s, indent=2) if as_json else "\n".join(lines))
     if not healthy:
         raise SystemExit(1)
 
@@ -48,13 +49,7 @@ def _kube(cfg, as_json: bool) -> None:  # noqa: ANN001
     except MissingTool as e:
         fail(str(e), EXIT_USAGE)
     s = kube_status(cfg, runner, deploy_dir(cfg))
-    if as_json:
-        print(json.dumps(s, indent=2))
-    else:
-        print(f"{cfg.name} ({cfg.cloud}) — {'up' if s['up'] else 'not up'}; hub: {s['url'] or 'no address yet'}")
-        for pool, n in s["pools"].items():
-            print(f"  pool {pool:8} {n['ready']}/{n['nodes']} nodes ready")
-        for kind, n in s["pods"].items():
-            print(f"  {kind:24} {n['running']}/{n['total']} running")
-    if not s["up"]:
-        raise SystemExit(1)
+    lines = [f"{cfg.name} ({cfg.cloud}) — {'up' if s['up'] else 'not up'}; hub: {s['url'] or 'no address yet'}"]
+    lines += [f"  pool {pool:8} {n['ready']}/{n['nodes']} nodes ready" for pool, n in s["pools"].items()]
+    lines += [f"  {kind:24} {n['running']}/{n['total']} running" for kind, n in s["pods"].items()]
+    _show(s, lines, as_json, healthy=s["up"])

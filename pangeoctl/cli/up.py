@@ -38,6 +38,12 @@ def up(
     from pangeoctl.runner import DryRunRunner, MissingTool, RealRunner, RunError
 
     runner = DryRunRunner(print) if dry_run else RealRunner(echo=err)
+    if cfg.cloud in ("gcp", "aws", "azure"):
+        from pangeoctl.cost import estimate
+
+        est = estimate(cfg)
+        say = (lambda m: print(f"# {m}")) if dry_run else err
+        say(f"cost: ~${est.idle:,.0f}/month idle, ~${est.total:,.0f}/month at 10 users × 10 h/week (details: pangeoctl cost)")
     try:
         plan = deploy.up(cfg, runner, err if not dry_run else (lambda m: print(f"# {m}")), write=not dry_run)
     except MissingTool as e:

@@ -27,23 +27,23 @@ def execute(path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, ti
     return nb
 
 
+def run_as(platform: Platform, user: str, path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Execute a notebook as ``user`` would in their server (same gateway settings and token); its text output."""
+    platform.api("POST", "/users", {"usernames": [user]})
+    env = {**user_environment(layout_for(C.load(platform.config), resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token(user)}
+    nb = execute(path, env, monkeypatch)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
 def test_dask_gateway_scaling_notebook(platform: Platform, monkeypatch):
-    platform.api("POST", "/users", {"usernames": ["scientist"]})
-    cfg = C.load(platform.config)
-    env = {**user_environment(layout_for(cfg, resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token("scientist")}
-    nb = execute(ROOT / "examples" / "dask-gateway-scaling.py", env, monkeypatch)
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    text = run_as(platform, "scientist", ROOT / "examples" / "dask-gateway-scaling.py", monkeypatch)
     assert "computed on 2 workers" in text
     assert "'worker_cores': '1'" in text
 
 
 def test_sentinel1_insar_notebook(platform: Platform, monkeypatch):
     pytest.importorskip("xarray")
-    platform.api("POST", "/users", {"usernames": ["radar"]})
-    cfg = C.load(platform.config)
-    env = {**user_environment(layout_for(cfg, resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token("radar")}
-    nb = execute(ROOT / "examples" / "sentinel1-insar.py", env, monkeypatch)
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    text = run_as(platform, "radar", ROOT / "examples" / "sentinel1-insar.py", monkeypatch)
     assert "solved on 2 workers" in text
     rms = float(text.split("velocity error vs truth: RMS ")[1].split(" mm/yr")[0])
     assert rms < 3.0
@@ -67,10 +67,7 @@ def test_landsat_ndvi_notebook_reads_ranges_on_gateway_workers(platform: Platfor
         )
         path.write_text(text)
         assert jupytext.read(path).cells  # still a notebook
-        platform.api("POST", "/users", {"usernames": ["ecologist"]})
-        env = {**user_environment(layout_for(C.load(platform.config), resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token("ecologist")}
-        nb = execute(path, env, monkeypatch)
-        out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        out = run_as(platform, "ecologist", path, monkeypatch)
         assert "4 scenes:" in out and "series: " in out
         assert (tmp_path / "ndvi.tif").exists()
         total = sum(p.stat().st_size for p in (tmp_path / "catalog").glob("*.tif"))

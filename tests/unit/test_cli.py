@@ -86,6 +86,7 @@ def test_up_dry_run_prints_the_plan_and_creates_nothing(tmp_path):
     r = run("up", "-c", str(CONFIGS / "aws.happy.yaml"), "--dry-run")
     assert r.exit_code == 0, r.output
     assert "eksctl create cluster -f" in r.output
+    assert "# cost: ~$158/month idle" in r.output
     assert "helm upgrade --install ocean-lab" in r.output
     assert "gh-secret-value" not in r.output
     assert not (Path(os.environ["HOME"]) / ".local" / "share" / "pangeoctl").exists()

@@ -99,3 +99,27 @@ def test_search_errors_are_clear(catalog):
         landsat.load([], [0, 0, 1, 1])
     with pytest.raises(stac.STACError, match="cannot reach a STAC API|is a static catalog|refused"):
         stac.search("http://127.0.0.1:9/stac", "landsat-c2-l2", [0, 0, 1, 1], "2024")
+
+
+def test_missing_asset_and_no_range_server_are_named_up_front(catalog, tmp_path):
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import pystac
+
+    srv, d = catalog
+    item = pystac.Item.from_dict(srv.items[0])
+    gone = item.clone()
+    gone.assets["red"].href = f"{srv.url}/nothing-here.tif"
+    with pytest.raises(landsat.AssetError, match="nothing-here.tif answered 404 — the catalog points at a file that is not there"):
+        landsat.load([gone], item.bbox)
+    # Python's own http.server ignores Range: the preflight says so instead of letting GDAL fetch whole files.
+    plain = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: SimpleHTTPRequestHandler(*a, directory=str(d)))
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        noranges = item.clone()
+        noranges.assets["red"].href = f"http://127.0.0.1:{plain.server_address[1]}/{Path(item.assets['red'].href).name}"
+        with pytest.raises(landsat.AssetError, match="ignores HTTP Range requests \\(answered 200\\)"):
+            landsat.load([noranges], item.bbox)
+    finally:
+        plain.shutdown()
