@@ -53,11 +53,12 @@ def up(
     except LookupError as e:  # a secret reference that does not resolve
         fail(f"up stopped: {e.args[0]}", EXIT_USAGE)
     if not dry_run:
-        print(
-            f"{cfg.name} is up on {cfg.cloud} ({len(plan.commands)} steps). Hub: https://{cfg.hub.domain}"
-            if cfg.hub.domain
-            else f"{cfg.name} is up on {cfg.cloud}. Hub address: `pangeoctl status -c {config}`"
-        )
+        from pangeoctl.kube_status import status as kube_status
+
+        url = kube_status(cfg, runner, deploy.deploy_dir(cfg))["url"]
+        print(f"{cfg.name} is up on {cfg.cloud} ({len(plan.commands)} steps). Hub: {url or 'no public address yet — `pangeoctl status` shows it'}")
+        if cfg.hub.domain:
+            print(f"point DNS for {cfg.hub.domain} at the proxy-public service's address; HTTPS certificates follow once it resolves")
 
 
 def _up_local(cfg, dry_run: bool, timeout: float) -> None:

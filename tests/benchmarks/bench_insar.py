@@ -92,8 +92,10 @@ def memory(size: int = 2048) -> None:
         float(result.velocity.mean().compute())
     stop.set()
     th.join()
-    print(f"dask, {size}×{size} px × {len(pairs)} pairs: input {stack.nbytes / 2**30:.2f} GiB (float32), "
-          f"peak RSS above baseline {(peak[0] - base) / 2**30:.2f} GiB ({(peak[0] - base) / stack.nbytes:.2f}× the input)")
+    print(
+        f"dask, {size}×{size} px × {len(pairs)} pairs: input {stack.nbytes / 2**30:.2f} GiB (float32), "
+        f"peak RSS above baseline {(peak[0] - base) / 2**30:.2f} GiB ({(peak[0] - base) / stack.nbytes:.2f}× the input)"
+    )
 
 
 if __name__ == "__main__":
