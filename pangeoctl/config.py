@@ -209,7 +209,10 @@ class HTTPS(Base):
 class Hub(Base):
     domain: str | None = Field(None, description="DNS name of the hub, e.g. `hub.my-lab.org`. Enables HTTPS.")
     https: HTTPS = Field(default_factory=HTTPS, description="Automatic HTTPS with Let's Encrypt.")
-    auth: Auth = Field(description="How people log in: `github` (clouds) or `shared-password` (local).")
+    auth: Auth = Field(
+        default_factory=lambda: SharedPasswordAuth(type="shared-password"),
+        description="How people log in: `github` (clouds) or `shared-password` (the default; local).",
+    )
     profiles: list[Profile] = Field(default_factory=_default_profiles, description="Server sizes offered at spawn.")
     home_storage: Memory = Field(10 * 1024**3, description="Persistent home directory size per user.")
     cull_idle: Duration = Field(3600, description="Stop servers idle this long (e.g. `1h`). Their homes stay.")
