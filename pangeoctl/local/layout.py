@@ -34,17 +34,18 @@ def bin_dir() -> Path:
 
 
 def layout_for(cfg: Config, *, resolve_ports: bool) -> LocalLayout:
-    """The layout for ``cfg``. With ``resolve_ports``, ports set to 0 get a free port, remembered in the
-    state dir so a restart keeps the addresses users and clusters already know."""
+    """The layout for ``cfg``. Ports set to 0 take the ones remembered in the state dir; with
+    ``resolve_ports``, those still unknown get a free port, remembered so a restart keeps the addresses
+    users and clusters already know."""
     state = state_dir(cfg)
     host = cfg.local.host
     ports = {"hub_port": cfg.local.port, "gateway_tcp_port": cfg.local.gateway_port}
     saved_file = state / "run" / "ports.json"
+    saved = json.loads(saved_file.read_text()) if saved_file.exists() else {}
+    for name in ("hub_port", *PORT_NAMES):
+        if not ports.get(name):
+            ports[name] = saved.get(name) or (free_port(host) if resolve_ports else 0)
     if resolve_ports:
-        saved = json.loads(saved_file.read_text()) if saved_file.exists() else {}
-        for name in ("hub_port", *PORT_NAMES):
-            if not ports.get(name):
-                ports[name] = saved.get(name) or free_port(host)
         saved_file.parent.mkdir(parents=True, exist_ok=True)
         saved_file.write_text(json.dumps(ports, indent=1))
     return LocalLayout(

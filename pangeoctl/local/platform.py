@@ -26,7 +26,7 @@ from typing import Any
 
 from pangeoctl.config import Config, SharedPasswordAuth
 from pangeoctl.local.layout import layout_for, state_dir
-from pangeoctl.render.local import ADMIN_SERVICE, LocalLayout, dask_gateway_config, jupyterhub_config
+from pangeoctl.render.local import LocalLayout, dask_gateway_config, jupyterhub_config
 from pangeoctl.render.values import GATEWAY_PREFIX
 from pangeoctl.runner import spawn
 
@@ -290,9 +290,6 @@ def _stop_hub(layout: LocalLayout, pid: int) -> None:
 def down(cfg: Config, echo: Echo, *, purge: bool = False) -> list[int]:
     """Stop every process of the platform. Returns the pids that were stopped. Keeps state unless ``purge``."""
     layout = layout_for(cfg, resolve_ports=False)
-    saved = layout.state / "run" / "ports.json"
-    if saved.exists():
-        layout = LocalLayout(**{**layout.__dict__, **json.loads(saved.read_text())})
     pid = hub_pid(layout)
     procs = _ours(layout, pid)
     if pid:
@@ -330,9 +327,6 @@ def status(cfg: Config) -> dict[str, Any]:
     import psutil
 
     layout = layout_for(cfg, resolve_ports=False)
-    saved = layout.state / "run" / "ports.json"
-    if saved.exists():
-        layout = LocalLayout(**{**layout.__dict__, **json.loads(saved.read_text())})
     pid = hub_pid(layout)
     ok = health(layout) if pid else {"hub": False, "gateway": False}
     procs: dict[str, Any] = {"hub": {"pid": pid, "port": layout.hub_port, "healthy": ok["hub"]}}
@@ -392,6 +386,3 @@ def clusters(layout: LocalLayout) -> list[dict[str, Any]]:
 
 def admin_token(cfg: Config) -> str:
     return (state_dir(cfg) / "secrets" / "admin_token").read_text().strip()
-
-
-__all__ = ["ADMIN_SERVICE", "LocalError", "up", "down", "status", "health", "admin_token"]
