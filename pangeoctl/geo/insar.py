@@ -179,6 +179,22 @@ def solve_block(a: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tu
     dtype = y.dtype
     p, m = a.shape
     npix = y.shape[1]
+    if w is None and np.linalg.matrix_rank(a) == m:
+        # Fast path for a connected network: one GEMM (b = Aᵀy) and a small one (x = (AᵀA)⁻¹ b). The
+        # residual comes from ‖r‖² = ‖y‖² − bᵀx (least squares), and a NaN anywhere in a pixel's pairs
+        # shows up in its ‖y‖², so neither needs another pass over the stack.
+        yy = np.einsum("pn,pn->n", y, y)
+        finite = np.isfinite(yy)
+        if finite.all():
+            b = a.T.astype(dtype) @ y
+            x = np.linalg.inv(a.T @ a).astype(dtype) @ b
+            rss = np.maximum(yy - np.einsum("mn,mn->n", b, x), 0)
+            return x, np.sqrt(rss / p), np.ones(npix, dtype=bool)
+        if finite.any():  # the complete pixels by the fast path, the rest by the general one
+            x, rms, conn = np.empty((m, npix), dtype=dtype), np.empty(npix, dtype=dtype), np.empty(npix, dtype=bool)
+            for cols in (finite, ~finite):
+                x[:, cols], rms[cols], conn[cols] = solve_block(a, y[:, cols])
+            return x, rms, conn
     valid = np.isfinite(y)
     if w is not None:
         valid &= np.asarray(w) > 0
