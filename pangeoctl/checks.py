@@ -1,5 +1,9 @@
-"""`pangeoctl check`: a health check on real work — a temporary user runs the NDVI notebook on gateway
-workers against the sample catalog, read with range requests; pass/fail with timings; the user is removed.
+"""`pangeoctl check`: a health check on real work. A temporary user logs in, gets a server, and the Landsat
+NDVI notebook runs *inside that server* (its kernel, its gateway settings) on Dask Gateway workers; the
+result is pass/fail with timings, and the user is removed whatever happens.
+
+Against the local platform the notebook reads the synthetic sample catalog served from here (range
+requests over loopback); against a cloud hub it reads its default public catalog, next to the data.
 """
 
 from __future__ import annotations
@@ -7,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import shutil
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pangeoctl.config import Config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "landsat-ndvi.py"
 
@@ -28,52 +32,87 @@ class CheckError(RuntimeError):
 @dataclass
 class CheckResult:
     ok: bool
+    user: str = ""
     steps: dict[str, float] = field(default_factory=dict)  # step → seconds
     error: str = ""
 
 
-def _api(url: str, token: str, method: str, path: str, body: dict | None = None) -> Any:
+def _request(url: str, token: str, method: str = "GET", body: dict | None = None) -> Any:
     req = urllib.request.Request(
-        f"{url}/hub/api{path}",
+        url,
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=60) as r:
         raw = r.read()
         return json.loads(raw) if raw else None
 
 
-def notebook_text(stac_url: str, bbox: list[float], output: Path) -> str:
-    text = EXAMPLE.read_text()
-    for old, new in (
-        ('stac_url = "https://planetarycomputer.microsoft.com/api/stac/v1"', f'stac_url = "{stac_url}"'),
-        ("bbox = [13.75, 50.35, 13.80, 50.38]", f"bbox = {bbox}"),
-        ('output = "ndvi-median.tif"', f'output = "{output}"'),
-    ):
-        if old not in text:
-            raise CheckError(f"the NDVI notebook's parameters changed ({old!r} not found) — update pangeoctl.checks")
-        text = text.replace(old, new)
-    return text
-
-
-def run_local(cfg: Config, echo: Callable[[str], None]) -> CheckResult:
-    import os
-
+def notebook_cells(parameters: dict[str, Any]) -> list[str]:
+    """The NDVI notebook's code cells, with its parameters cell overridden by ``parameters``."""
     import jupytext
-    from nbclient import NotebookClient
 
-    from pangeoctl.geo.serve import serve_sample
-    from pangeoctl.local import platform
-    from pangeoctl.local.layout import layout_for
-    from pangeoctl.render.local import user_environment
+    cells = [c for c in jupytext.read(EXAMPLE).cells if c.cell_type == "code"]
+    if "parameters" not in cells[0].metadata.get("tags", []):
+        raise CheckError("the NDVI notebook's first code cell is no longer its parameters cell — update pangeoctl.checks")
+    overrides = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    return [cells[0].source + "\n" + overrides, *(c.source for c in cells[1:])]
 
-    layout = layout_for(cfg, resolve_ports=True)
-    if not all(platform.health(layout).values()):
-        raise CheckError("the local platform is not up — run `pangeoctl up` first")
-    token, url = platform.admin_token(cfg), layout.url
+
+def execute_in_server(server_url: str, token: str, cells: list[str], timeout: float = 600) -> list[str]:
+    """Run ``cells`` in a new kernel of a running Jupyter server (REST + kernel websocket); their text output.
+
+    Raises CheckError with the cell's exception name and value when a cell fails.
+    """
+    import websocket
+
+    kernel = _request(f"{server_url}/api/kernels", token, "POST", {"name": "python3"})
+    ws = websocket.create_connection(
+        f"{server_url.replace('http', 'ws', 1)}/api/kernels/{kernel['id']}/channels", header=[f"Authorization: token {token}"], timeout=timeout
+    )
+    outputs: list[str] = []
+    try:
+        session = uuid.uuid4().hex
+        for code in cells:
+            msg_id = uuid.uuid4().hex
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session, "username": "check", "version": "5.3"},
+                        "parent_header": {},
+                        "metadata": {},
+                        "channel": "shell",
+                        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+                    }
+                )
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    outputs.append(content["text"])
+                elif kind == "error":
+                    raise CheckError(f"notebook cell failed: {content['ename']}: {content['evalue']}")
+                elif kind == "status" and content["execution_state"] == "idle":
+                    break
+            else:
+                raise CheckError(f"a notebook cell ran longer than {timeout:.0f} s")
+    finally:
+        ws.close()
+        with contextlib.suppress(urllib.error.URLError):
+            _request(f"{server_url}/api/kernels/{kernel['id']}", token, "DELETE")
+    return outputs
+
+
+def run(hub_url: str, admin_token: str, parameters: dict[str, Any], echo: Callable[[str], None]) -> CheckResult:
+    """The check against any hub: ``admin_token`` needs admin:users, admin:servers and tokens scopes."""
+    api = f"{hub_url}/hub/api"
     user = f"check-{secrets.token_hex(3)}"
-    result = CheckResult(ok=False)
+    result = CheckResult(ok=False, user=user)
 
     def step(name: str, fn: Callable[[], Any]) -> Any:
         echo(f"{name} …")
@@ -82,48 +121,84 @@ def run_local(cfg: Config, echo: Callable[[str], None]) -> CheckResult:
         result.steps[name] = round(time.perf_counter() - t, 2)
         return out
 
-    saved = dict(os.environ)
-    with tempfile.TemporaryDirectory() as tmp:
-        srv = None
+    def spawn() -> None:
+        _request(f"{api}/users/{user}/server", admin_token, "POST")
+        deadline = time.monotonic() + 300
+        while not _request(f"{api}/users/{user}", admin_token)["servers"].get("", {}).get("ready"):
+            if time.monotonic() > deadline:
+                raise CheckError("the user's server did not become ready in 300 s — see the hub's log")
+            time.sleep(0.5)
+
+    try:
+        step("create a temporary user", lambda: _request(f"{api}/users", admin_token, "POST", {"usernames": [user]}))
+        step("start the user's server", spawn)
+        token = _request(f"{api}/users/{user}/tokens", admin_token, "POST", {"note": "pangeoctl check", "expires_in": 3600})["token"]
+        out = step(
+            "run the NDVI notebook in the server, on gateway workers",
+            lambda: execute_in_server(f"{hub_url}/user/{user}", token, notebook_cells(parameters)),
+        )
+        if not any(line.startswith("wrote ") for line in "".join(out).splitlines()):
+            raise CheckError("the notebook ran but wrote no composite")
+        result.ok = True
+    except (CheckError, urllib.error.URLError, OSError) as e:
+        result.error = str(e)
+    finally:
+        with contextlib.suppress(urllib.error.URLError):
+            _request(f"{api}/users/{user}/server", admin_token, "DELETE")
         try:
-            step("create a temporary user", lambda: _api(url, token, "POST", "/users", {"usernames": [user]}))
+            _request(f"{api}/users/{user}", admin_token, "DELETE")
+        except urllib.error.URLError as e:
+            result.error = result.error or f"could not remove the temporary user {user}: {e}"
+    return result
 
-            def spawn() -> None:
-                _api(url, token, "POST", f"/users/{user}/server")
-                deadline = time.monotonic() + 90
-                while not _api(url, token, "GET", f"/users/{user}")["servers"].get("", {}).get("ready"):
-                    if time.monotonic() > deadline:
-                        raise CheckError("the user's server did not become ready in 90 s — see `pangeoctl logs hub`")
-                    time.sleep(0.5)
 
-            step("start the user's server", spawn)
-            user_token = _api(url, token, "POST", f"/users/{user}/tokens", {"note": "pangeoctl check"})["token"]
-            srv, _ = step("serve the sample catalog", lambda: serve_sample(Path(tmp) / "catalog", n_scenes=3, size=512))
+def run_local(cfg: Any, echo: Callable[[str], None]) -> CheckResult:
+    """The check on the local platform, against the synthetic sample catalog served from this process."""
+    from pangeoctl.geo.serve import serve_sample
+    from pangeoctl.local import platform
+    from pangeoctl.local.layout import layout_for
+
+    layout = layout_for(cfg, resolve_ports=False)
+    if not layout.hub_port or not all(platform.health(layout).values()):
+        raise CheckError("the local platform is not up — run `pangeoctl up` first")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        srv, _ = serve_sample(Path(tmp) / "catalog", n_scenes=3, size=512)
+        echo(f"sample catalog ready ({time.perf_counter() - t:.1f} s)")
+        try:
             w, s, e, n = srv.items[0]["bbox"]
             box = [w + 0.3 * (e - w), s + 0.3 * (n - s), w + 0.3 * (e - w) + 0.03, s + 0.3 * (n - s) + 0.02]
-            nb_path = Path(tmp) / "ndvi.py"
-            nb_path.write_text(notebook_text(f"{srv.url}/stac", box, Path(tmp) / "ndvi.tif"))
-            os.environ.update({**user_environment(layout), "JUPYTERHUB_API_TOKEN": user_token})
-            step(
-                "run the NDVI notebook on gateway workers",
-                lambda: NotebookClient(jupytext.read(nb_path), timeout=300, kernel_name="python3").execute(),
-            )
-            if not (Path(tmp) / "ndvi.tif").exists():
-                raise CheckError("the notebook ran but wrote no composite")
-            result.ok = True
-        except (CheckError, urllib.error.URLError, OSError) as e:
-            result.error = str(e)
-        except Exception as e:  # a failing notebook cell: report its error, not a traceback of ours
-            result.error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+            result = run(layout.url, platform.admin_token(cfg), {"stac_url": f"{srv.url}/stac", "bbox": box, "output": "ndvi-check.tif"}, echo)
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            if srv is not None:
-                srv.shutdown()
-            with contextlib.suppress(urllib.error.URLError):
-                _api(url, token, "DELETE", f"/users/{user}/server")
-            try:
-                _api(url, token, "DELETE", f"/users/{user}")
-            except urllib.error.URLError as e:
-                result.error = result.error or f"could not remove the temporary user {user}: {e}"
+            srv.shutdown()
+    shutil.rmtree(layout.state / "homes" / result.user, ignore_errors=True)  # the hub keeps homes; this one is ours
     return result
+
+
+def admin_token_from_cluster(cfg: Any, runner: Any, state: Path) -> str:
+    """The `pangeoctl` service token the jupyterhub chart generated, read from its Secret (never printed)."""
+    import base64
+
+    from pangeoctl import clouds
+    from pangeoctl.runner import Command
+
+    handle = clouds.get(cfg.cloud).handle(cfg, state)
+    res = runner.run(
+        Command(
+            (
+                "kubectl",
+                *handle.kubectl(),
+                "get",
+                "secret",
+                "hub",
+                "--namespace",
+                cfg.name,
+                "--output",
+                "jsonpath={.data.hub\\.services\\.pangeoctl\\.apiToken}",
+            ),
+            why="the check service's token",
+        )
+    )
+    if not res.stdout.strip():
+        raise CheckError("no `pangeoctl` service token in the hub Secret — run `pangeoctl up` to upgrade the release")
+    return base64.b64decode(res.stdout.strip()).decode()

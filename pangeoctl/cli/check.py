@@ -13,14 +13,12 @@ def check(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None:
     and remove the user. Exit 0 on pass, 1 on fail.
     """
     cfg = load_config(config, quiet=True)
-    if cfg.cloud != "local":
-        fail("check runs against the local platform for now; for a cloud hub it needs the hub's admin token (not built yet)", EXIT_USAGE)
     try:
-        from pangeoctl.checks import CheckError, run_local
+        from pangeoctl.checks import CheckError, admin_token_from_cluster, run, run_local
     except ImportError as e:
         fail(f"check needs the geo stack: pip install 'pangeoctl[local,geo]' ({e.name} is missing)", EXIT_USAGE)
     try:
-        result = run_local(cfg, err)
+        result = run_local(cfg, err) if cfg.cloud == "local" else _run_cloud(cfg, run, admin_token_from_cluster)
     except CheckError as e:
         fail(str(e), EXIT_FAILED)
     if as_json:
@@ -31,3 +29,22 @@ def check(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None:
         print("PASS" if result.ok else f"FAIL: {result.error}")
     if not result.ok:
         raise SystemExit(EXIT_FAILED)
+
+
+def _run_cloud(cfg, run, admin_token_from_cluster):  # noqa: ANN001, ANN202
+    """On a cloud hub: its public address and the service token from the cluster; the notebook's default catalog."""
+    from pangeoctl.deploy import check_tools, deploy_dir
+    from pangeoctl.kube_status import status as kube_status
+    from pangeoctl.runner import MissingTool, RealRunner, RunError
+
+    runner = RealRunner()
+    try:
+        check_tools(cfg, runner)
+        url = kube_status(cfg, runner, deploy_dir(cfg))["url"]
+        if not url:
+            fail("the hub has no public address yet — see `pangeoctl status`", EXIT_FAILED)
+        return run(url, admin_token_from_cluster(cfg, runner, deploy_dir(cfg)), {}, err)
+    except MissingTool as e:
+        fail(str(e), EXIT_USAGE)
+    except RunError as e:
+        fail(str(e), EXIT_FAILED)

@@ -59,6 +59,8 @@ def _jupyterhub(cfg: Config) -> dict[str, Any]:
         "loadRoles": {
             "user": {"scopes": ["self", f"access:services!service={GATEWAY_SERVICE}"]},
             "server": {"scopes": ["users:activity!user", "access:servers!server", f"access:services!service={GATEWAY_SERVICE}"]},
+            # `pangeoctl check` creates a temporary user, starts its server and removes it again.
+            "pangeoctl-check": {"services": ["pangeoctl"], "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"]},
         },
     }
     if isinstance(cfg.hub.auth, GitHubAuth):

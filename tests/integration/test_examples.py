@@ -83,6 +83,7 @@ def test_pangeoctl_check_passes_and_removes_its_user(platform: Platform):
     r = cli("check", "-c", str(platform.config), "--json", timeout=400)
     assert r.returncode == 0, r.stdout + r.stderr
     result = json.loads(r.stdout)
-    assert result["ok"] is True and "run the NDVI notebook on gateway workers" in result["steps"]
+    assert result["ok"] is True, result["error"]
+    assert "run the NDVI notebook in the server, on gateway workers" in result["steps"]
     users = [u["name"] for u in platform.api("GET", "/users")[1]]  # type: ignore[union-attr]
     assert not any(u.startswith("check-") for u in users)

@@ -222,3 +222,27 @@ def test_upgrading_a_running_release_shows_the_values_diff():
     diff = next(s for s in said if s.startswith("changes to the running release"))
     assert "-    timeout: 7200" in diff and "+    timeout: 3600" in diff
     assert r.argvs[-2][:3] == ["helm", "get", "values"] and r.argvs[-1][:3] == ["helm", "upgrade", "--install"]
+
+
+def test_check_reads_its_service_token_from_the_hub_secret():
+    import base64
+
+    from pangeoctl.checks import admin_token_from_cluster
+
+    r = RecordingRunner(outputs={("get", "secret", "hub"): base64.b64encode(b"s3rvice-token").decode()})
+    assert admin_token_from_cluster(C.load(CONFIGS / "gcp.happy.yaml"), r, S) == "s3rvice-token"
+    assert r.argvs == [
+        [
+            "kubectl",
+            "--kubeconfig",
+            "/state/kubeconfig",
+            "get",
+            "secret",
+            "hub",
+            "--namespace",
+            "geo-lab",
+            "--output",
+            "jsonpath={.data.hub\\.services\\.pangeoctl\\.apiToken}",
+        ]
+    ]
+    assert "s3rvice-token" not in r.commands[0].shell()
