@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -349,23 +350,21 @@ class ConfigError(Exception):
         super().__init__("\n".join(p.format(filename) for p in problems))
 
 
-def _line_of(doc: Any, path: tuple[Any, ...]) -> tuple[int | None, tuple[Any, ...]]:
-    """Line (1-based) of the deepest node of ``path`` present in the ruamel document, and the path to it."""
-    line, node, found = None, doc, []
+def _line_of(doc: Any, path: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the deepest node of ``path`` present in the ruamel document."""
+    line, node = None, doc
     for key in path:
         lc = getattr(node, "lc", None)
         if isinstance(node, dict) and key in node:
             if lc is not None:
                 line = lc.key(key)[0] + 1
             node = node[key]
-            found.append(key)
         elif isinstance(node, list) and isinstance(key, int) and key < len(node):
             if lc is not None:
                 line = lc.item(key)[0] + 1
             node = node[key]
-            found.append(key)
         # keys absent from the file (a union tag, a missing field) leave the line at the parent
-    return line, tuple(found)
+    return line
 
 
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -557,7 +556,18 @@ def load(path: Path | str, *, text: str | None = None) -> Config:
     return load_with_warnings(path, text=text)[0]
 
 
-def load_with_warnings(path: Path | str, *, text: str | None = None) -> tuple[Config, list[Problem]]:
+def load_with_warnings(
+    path: Path | str,
+    *,
+    text: str | None = None,
+    cloud: str | None = None,
+    more_checks: Callable[[Config], list[Problem]] | None = None,
+) -> tuple[Config, list[Problem]]:
+    """Load, validate and return ``(config, warnings)``.
+
+    ``cloud`` overrides the file's ``cloud:`` before validation, so every check sees the cloud that will be
+    used. ``more_checks`` adds checks that live outside this module (costs); their problems get lines too.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
@@ -579,28 +589,21 @@ def load_with_warnings(path: Path | str, *, text: str | None = None) -> tuple[Co
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigError(filename, [Problem((), "must be a mapping of fields (name:, cloud:, hub:, …)", 1)])
+    if cloud is not None:
+        doc["cloud"] = cloud
     try:
         cfg = Config.model_validate(doc)
     except ValidationError as e:
         problems = []
         for err in e.errors():
             p = _pydantic_problem(dict(err))
-            line, _ = _line_of(doc, p.path)
-            problems.append(Problem(p.path, p.message, line))
+            problems.append(Problem(p.path, p.message, _line_of(doc, p.path)))
         raise ConfigError(filename, problems) from None
-    found = [Problem(p.path, p.message, _line_of(doc, p.path)[0], p.severity) for p in check(cfg)]
+    found = [Problem(p.path, p.message, _line_of(doc, p.path), p.severity) for p in check(cfg) + (more_checks(cfg) if more_checks else [])]
     errors = [p for p in found if p.severity == "error"]
     if errors:
         raise ConfigError(filename, errors)
     return cfg, [p for p in found if p.severity == "warning"]
-
-
-def locate(path: Path | str, problems: list[Problem]) -> list[Problem]:
-    """The same problems with their line in the file (for checks that run after loading)."""
-    from ruamel.yaml import YAML
-
-    doc = YAML(typ="rt").load(Path(path).read_text()) or {}
-    return [Problem(p.path, p.message, _line_of(doc, p.path)[0], p.severity) for p in problems]
 
 
 def json_schema() -> dict[str, Any]:

@@ -38,29 +38,21 @@ def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False):  
     if cloud is not None and cloud not in CLOUDS:
         fail(f"--cloud {cloud!r} is not one of {', '.join(CLOUDS)}", EXIT_USAGE)
     try:
-        cfg, warnings = load_with_warnings(path)
-        if cloud is not None and cloud != cfg.cloud:
-            # Re-validate with the override so cross-field checks see the cloud that will be used.
-            text = path.read_text()
-            from ruamel.yaml import YAML
-
-            doc = YAML(typ="rt").load(text) or {}
-            doc["cloud"] = cloud
-            import io
-
-            buf = io.StringIO()
-            YAML(typ="rt").dump(doc, buf)
-            cfg, warnings = load_with_warnings(path, text=buf.getvalue())
+        cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks)
     except ConfigError as e:
         for p in e.problems:
             err(p.format(e.filename))
         raise typer.Exit(EXIT_USAGE) from None
-    if cfg.cloud in ("gcp", "aws", "azure"):
-        from pangeoctl.config import locate
-        from pangeoctl.cost import warnings as cost_warnings
-
-        warnings = warnings + locate(path, cost_warnings(cfg))
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))
     return cfg
+
+
+def _cost_checks(cfg):  # noqa: ANN001, ANN202
+    """Budget and data-proximity warnings; imported only for clouds that bill."""
+    if cfg.cloud not in ("gcp", "aws", "azure"):
+        return []
+    from pangeoctl.cost import warnings
+
+    return warnings(cfg)

@@ -144,3 +144,25 @@ def test_every_command_has_a_help_text(cmd):
     r = run(cmd, "--help")
     assert r.exit_code == 0
     assert len(r.output.split("Options")[0].strip().splitlines()) >= 2
+
+
+def test_cloud_override_is_applied_before_any_check(tmp_path):
+    """A file written for one cloud, validated as another: only the chosen cloud's rules apply."""
+    f = tmp_path / "p.yaml"
+    f.write_text(
+        "name: lab\ncloud: local\ngcp: {project: p, region: us-central1}\n"
+        "hub:\n  auth: {type: github, client_id: a, client_secret: {env: X}, allowed_users: [a]}\n"
+    )
+    assert run("validate", "-c", str(f)).exit_code == 2  # GitHub login on local
+    r = run("validate", "-c", str(f), "--cloud", "gcp")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"{f}: ok — lab on gcp")
+
+
+def test_cost_warnings_carry_their_line(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text((CONFIGS.parent.parent / "deploy" / "aws.yaml").read_text() + "data: [planetary-computer]\n")
+    r = run("validate", "-c", str(f))
+    assert r.exit_code == 0
+    line = len(f.read_text().splitlines())
+    assert f"{f}:{line} warning: data.0: planetary-computer lives in azure westeurope, not aws us-west-2" in r.output
