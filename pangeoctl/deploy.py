@@ -24,11 +24,14 @@ def deploy_dir(cfg: Config) -> Path:
     return Path(user_data_dir("pangeoctl")) / cfg.name / cfg.cloud
 
 
+def missing_tools(cfg: Config, runner: Runner) -> list[str]:
+    return [t for t in clouds.get(cfg.cloud).tools if runner.which(t) is None]
+
+
 def check_tools(cfg: Config, runner: Runner) -> None:
     """Every CLI the cloud needs, found up front; the first missing one is reported with its install hint."""
-    for tool in clouds.get(cfg.cloud).tools:
-        if runner.which(tool) is None:
-            raise MissingTool(tool, install_hint(tool))
+    for tool in missing_tools(cfg, runner)[:1]:
+        raise MissingTool(tool, install_hint(tool))
 
 
 def check_secrets(cfg: Config) -> None:
@@ -42,7 +45,7 @@ def up(cfg: Config, runner: Runner, echo: Echo, *, out: Path | None = None, writ
     out = out or deploy_dir(cfg)
     plan = render_plan(cfg, out)
     if isinstance(runner, DryRunRunner):
-        missing = [t for t in clouds.get(cfg.cloud).tools if runner.which(t) is None]
+        missing = missing_tools(cfg, runner)
         if missing:
             echo(f"note: not installed here: {', '.join(missing)} (needed to run these for real)")
     else:

@@ -125,7 +125,8 @@ def push(eng: str, tag: str, digest_file: Path) -> Command:
     return Command((eng, "push", "--digestfile", str(digest_file), tag), why="push the image")
 
 
-def digest(eng: str, tag: str) -> Command:
+def docker_digest(tag: str) -> Command:
+    """docker push prints no digest file; the registry digest is read back from the local image."""
     return Command(("docker", "inspect", "--format", "{{index .RepoDigests 0}}", tag), why="the pushed digest")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pangeoctl import clouds
@@ -21,7 +22,7 @@ def _json(runner: Runner, argv: tuple[str, ...], why: str) -> Any:
         return None
 
 
-def status(cfg: Config, runner: Runner, state) -> dict[str, Any]:  # noqa: ANN001
+def status(cfg: Config, runner: Runner, state: Path) -> dict[str, Any]:
     handle = clouds.get(cfg.cloud).handle(cfg, state)
     k = ("kubectl", *handle.kubectl())
     ns = cfg.name
@@ -42,13 +43,12 @@ def status(cfg: Config, runner: Runner, state) -> dict[str, Any]:  # noqa: ANN00
     svc = _json(runner, (*k, "get", "service", "proxy-public", "--namespace", ns, "--output", "json"), "hub address")
     ingress = ((svc or {}).get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0]
     address = cfg.hub.domain or ingress.get("hostname") or ingress.get("ip")
-    users = [p for p in by_kind.get("singleuser-server", [])]
     return {
         "cloud": cfg.cloud,
         "url": f"{'https' if cfg.https_enabled else 'http'}://{address}" if address else None,
         "pools": pools,
         "pods": {kind: {"running": phases.count("Running"), "total": len(phases)} for kind, phases in sorted(by_kind.items())},
-        "user_servers": len(users),
+        "user_servers": len(by_kind.get("singleuser-server", [])),
         "dask_schedulers": len(by_kind.get("dask-scheduler", [])),
         "dask_workers": len(by_kind.get("dask-worker", [])),
         "up": bool(by_kind.get("hub")) and all(ph == "Running" for ph in by_kind.get("hub", [])),

@@ -90,7 +90,7 @@ def push(tag: TagOpt, engine: EngineOpt = None, dry_run: DryRunOpt = False) -> N
     eng = _engine(engine, dry_run)
     with tempfile.TemporaryDirectory() as d:
         digest_file = Path(d) / "digest"
-        cmds = [images.push(eng, tag, digest_file)] + ([images.digest(eng, tag)] if eng == "docker" else [])
+        cmds = [images.push(eng, tag, digest_file)] + ([images.docker_digest(tag)] if eng == "docker" else [])
         results = _run(cmds, dry_run)
         if not dry_run and results:
             ref = results[-1].stdout.strip() if eng == "docker" else f"{tag.rsplit(':', 1)[0]}@{digest_file.read_text().strip()}"
