@@ -84,6 +84,62 @@ def test_weighted_solve_matches_weighted_lstsq():
     assert conn.all()
 
 
+@pytest.mark.parametrize(
+    "network",
+    [("sequential", 1), ("sequential", 2), ("sequential", 3), ("all", 0), ("max-baseline", 40)],
+    ids=lambda n: f"{n[0]}-{n[1]}",
+)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_network_and_path_equals_per_pixel_lstsq(network, weighted, threads):
+    """Bandwidths 1…n−1, shared and per-pixel factors, NaN and zero weights, several blocks and threads."""
+    method, k = network
+    dates = np.arange(12) * 12
+    pairs = insar.pair_network(dates, method, num_connections=k or 3, max_days=k if method == "max-baseline" else None)
+    a = insar.design_matrix(pairs, len(dates))
+    rng = np.random.default_rng(len(pairs))
+    y = rng.normal(size=(len(pairs), 700)) * 5
+    y[rng.random(y.shape) < 0.02] = np.nan
+    y[:, 5] = np.nan  # a pixel with nothing
+    w = None
+    if weighted:
+        w = rng.uniform(0.1, 1.0, y.shape)
+        w[rng.random(y.shape) < 0.02] = 0.0
+    x, rms, conn = insar.solve_block(a, y, w, threads=threads)
+    yy = y if w is None else np.where(w > 0, y, np.nan)
+    ref = _reference(a, yy, w)
+    for col in range(y.shape[1]):
+        ok = np.isfinite(yy[:, col])
+        expect = ok.any() and len(insar.connected_components([p for p, v in zip(pairs, ok, strict=True) if v], len(dates))) == 1
+        assert conn[col] == expect, col
+    # Where connected the answer is unique; where split, both are the minimum-norm solution.
+    np.testing.assert_allclose(x, ref, rtol=1e-8, atol=1e-8)
+    resid = np.where(np.isfinite(yy), a @ np.nan_to_num(x) - yy, 0.0)
+    with np.errstate(invalid="ignore"):
+        expected_rms = np.sqrt((resid**2).sum(axis=0) / np.isfinite(yy).sum(axis=0))
+    # The shared path takes the residual as ‖y‖² − ‖L⁻¹Aᵀy‖²: exact to ~1e-7 rad where the fit is perfect.
+    np.testing.assert_allclose(rms, expected_rms, rtol=1e-7, atol=1e-6)
+    assert np.isnan(x[:, 5]).all() and np.isnan(rms[5]) and not conn[5]
+
+
+def test_float32_stays_float32_and_agrees_with_float64():
+    pairs = insar.pair_network(np.arange(20) * 12, "sequential", 3)
+    a = insar.design_matrix(pairs, 20)
+    y = np.random.default_rng(4).normal(size=(len(pairs), 1000)) * 20
+    x64, rms64, _ = insar.solve_block(a, y)
+    x32, rms32, _ = insar.solve_block(a, y.astype(np.float32))
+    assert x32.dtype == rms32.dtype == np.float32
+    np.testing.assert_allclose(x32, x64, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(rms32, rms64, rtol=1e-4)
+
+
+def test_a_matrix_that_is_not_the_displacement_form_is_refused():
+    a = insar.design_matrix([(0, 1), (1, 2)], 3)
+    a[0, 0] = 0.5
+    with pytest.raises(insar.InSARInputError, match="displacement form"):
+        insar.solve_block(a, np.zeros((2, 4)))
+
+
 def test_disconnected_network_gives_min_norm_and_a_flag():
     dates = np.arange(6) * 12
     pairs = [(0, 1), (1, 2), (3, 4), (4, 5)]  # two islands: 0-1-2 and 3-4-5
