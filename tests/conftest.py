@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +41,20 @@ def schemas() -> Path:
             pytest.fail("the charts' schemas are missing: expected ../shared/schemas beside the checkout or $PANGEOCTL_SCHEMAS")
         pytest.skip("the charts' schemas are not beside this checkout (set PANGEOCTL_SCHEMAS)")
     return found
+
+
+@contextlib.contextmanager
+def served(directory: Path) -> Iterator[str]:
+    """``directory`` over HTTP with Range requests from a process of its own; yields its base URL.
+
+    Its own process because GDAL holds the GIL while it opens a URL, so a server thread in the reading
+    process would never answer.
+    """
+    cmd = [sys.executable, "-m", "pangeoctl.geo.serve", str(directory), "--port", "0", "--files-only"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().split()[1].rstrip("/")
+    finally:
+        proc.terminate()
+        proc.wait(10)

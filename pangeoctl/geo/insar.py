@@ -219,6 +219,32 @@ def solve_block(
     return x, rms, connected
 
 
+def reference(unwrapped: Any, *, y: float | None = None, x: float | None = None, coherence: Any = None) -> tuple[Any, tuple[float, float]]:
+    """Interferograms relative to one reference pixel: each minus its own phase there.
+
+    Each interferogram is unwrapped from a starting pixel of its own, so its phase carries an unknown
+    constant; subtracting the value at a common pixel removes it (displacements are then relative to
+    that pixel). ``unwrapped`` is an ``xarray.DataArray`` (pair, y, x). The pixel is the one nearest to
+    the coordinates ``y``/``x``, or — without them — the pixel valid in every interferogram with the
+    highest mean ``coherence`` (MintPy's default choice). Returns the referenced array and the pixel's
+    ``(y, x)`` coordinates.
+    """
+    if y is None or x is None:
+        if coherence is None:
+            raise InSARInputError("give the reference pixel (y=…, x=…) or the coherence to choose one")
+        score = coherence.mean("pair").where(unwrapped.notnull().all("pair")).fillna(-1.0).compute()
+        if float(score.max()) < 0:
+            raise InSARInputError("no pixel has a value in every interferogram: choose the reference pixel yourself (y=…, x=…)")
+        iy, ix = np.unravel_index(int(np.argmax(score.values)), score.shape)
+        y, x = float(score.y[iy]), float(score.x[ix])
+    at = unwrapped.sel(y=y, x=x, method="nearest")
+    values = at.compute()
+    missing = int(values.isnull().sum())
+    if missing:
+        raise InSARInputError(f"the reference pixel (y={y}, x={x}) has no value in {missing} interferograms: choose one valid in all of them")
+    return unwrapped - values.drop_vars(["y", "x"]), (float(at.y), float(at.x))
+
+
 def invert(
     unwrapped: Any,
     pairs: Sequence[tuple[int, int]],

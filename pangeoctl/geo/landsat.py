@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pangeoctl.geo.remote import AssetError, check_range
+
 SCALE, OFFSET = 0.0000275, -0.2  # C2 L2 surface reflectance
 FILL = 0
 # QA_PIXEL bits that make a pixel unusable: fill, dilated cloud, cirrus, cloud, cloud shadow.
@@ -46,42 +48,16 @@ def composite(values: Any, how: str = "median") -> Any:
     return getattr(values, how)("time", skipna=True)
 
 
-class AssetError(RuntimeError):
-    """An asset cannot be read the way COGs must be read; the message says which and what to try."""
-
-
 def preflight(items: Sequence[Any], bands: Sequence[str]) -> None:
-    """Before building a lazy plan: the first scene's assets exist and their server honours HTTP Range.
-
-    Without this, a 404 or a server that ignores ``Range`` surfaces later as a GDAL error deep inside a
-    worker (or, worse, as whole files downloaded for every tile).
-    """
-    import urllib.error
-    import urllib.request
-
+    """Before building a lazy plan: the first scene's assets exist and their server honours HTTP Range."""
     for band in bands:
         if band not in items[0].assets:
             raise AssetError(f"scene {items[0].id} has no asset {band!r} (it has {', '.join(items[0].assets)}) — check `bands`")
-        href = items[0].assets[band].href
-        if not href.startswith(("http://", "https://")):
-            continue  # local paths and s3:// are read by GDAL directly
-        req = urllib.request.Request(href, headers={"Range": "bytes=0-15"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                if r.status != 206:
-                    raise AssetError(
-                        f"{href} ignores HTTP Range requests (answered {r.status}): every read would fetch the whole file — "
-                        "serve the COGs from object storage or a Range-capable server"
-                    )
-        except urllib.error.HTTPError as e:
-            hint = (
-                "sign the URLs (Planetary Computer) or set AWS_REQUEST_PAYER=requester with credentials (Landsat on AWS)"
-                if e.code in (401, 403)
-                else "the catalog points at a file that is not there"
-            )
-            raise AssetError(f"{href} answered {e.code} — {hint}") from None
-        except urllib.error.URLError as e:
-            raise AssetError(f"cannot reach {href}: {e.reason}") from None
+        check_range(
+            items[0].assets[band].href,
+            forbidden_hint="sign the URLs (Planetary Computer) or set AWS_REQUEST_PAYER=requester with credentials (Landsat on AWS)",
+            missing_hint="the catalog points at a file that is not there",
+        )
 
 
 def load(

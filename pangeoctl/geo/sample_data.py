@@ -74,6 +74,71 @@ def insar_stack(
     )
 
 
+def hyp3_products(
+    directory: Any,
+    stack: Any,
+    *,
+    epsg: int = 32611,
+    origin: tuple[float, float] = (500000.0, 3800000.0),
+    resolution: float = 80.0,
+    offset_rad: float = 3.0,
+    as_zip: bool = False,
+    seed: int = 0,
+) -> list[Any]:
+    """Write an ``insar_stack`` as ASF HyP3 ``INSAR_GAMMA`` products: ``<name>_unw_phase.tif`` + ``<name>_corr.tif``.
+
+    Like the real ones: named after the pair (acquisition times a few seconds apart between products),
+    float32 COGs on a UTM grid at ``resolution`` metres with nodata 0, each product covering the stack's
+    area plus a margin of its own (so they must be cut to their common area), each unwrapped from its own
+    starting pixel (a constant of up to ``offset_rad`` per pair, so they must be referenced), coherence
+    falling with the time between the dates. With ``as_zip`` each product is ``<name>.zip`` holding
+    ``<name>/<name>_….tif``, as HyP3 hands them out. Returns the unwrapped-phase paths (or the zips).
+    """
+    import zipfile
+    from pathlib import Path
+
+    import rasterio
+    from rasterio.transform import from_origin
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    times = stack.date.values.astype("datetime64[s]") + np.timedelta64(3600 + 1815, "s")
+    _, ny, nx = stack.unwrapped.shape
+    written = []
+    for k, (i, j) in enumerate(zip(stack.ref.values, stack.sec.values, strict=True)):
+        t0, t1 = (times[d] + np.timedelta64(int(rng.integers(-3, 4)), "s") for d in (i, j))
+        days = int((times[j] - times[i]) / np.timedelta64(1, "D"))
+        stem = f"S1AA_{_stamp(t0)}_{_stamp(t1)}_VVP{days:03d}_INT80_G_ueF_{rng.integers(0, 16**4):04X}"
+        top, left, bottom, right = (0, 0, 0, 0) if k == 0 else rng.integers(0, 4, 4)
+        phase = np.full((ny + top + bottom, nx + left + right), np.nan, dtype=np.float32)
+        phase[top : top + ny, left : left + nx] = stack.unwrapped.values[k] + rng.uniform(-offset_rad, offset_rad)
+        coh = np.clip(0.85 * np.exp(-days / 90) + 0.05 * rng.standard_normal(phase.shape), 0.05, 1).astype(np.float32)
+        coh[np.isnan(phase)] = 0
+        transform = from_origin(origin[0] - left * resolution, origin[1] + top * resolution, resolution, resolution)
+        folder = out / stem if as_zip else out
+        folder.mkdir(exist_ok=True)
+        for suffix, data in (("_unw_phase.tif", np.nan_to_num(phase, nan=0.0)), ("_corr.tif", coh)):
+            profile = {"driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": "float32"}
+            profile |= {"crs": f"EPSG:{epsg}", "transform": transform, "nodata": 0, "blocksize": 256, "compress": "deflate"}
+            with rasterio.open(folder / f"{stem}{suffix}", "w", **profile) as dst:
+                dst.write(data, 1)
+        if as_zip:
+            with zipfile.ZipFile(out / f"{stem}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(folder.iterdir()):
+                    zf.write(f, f"{stem}/{f.name}")
+                    f.unlink()
+            folder.rmdir()
+            written.append(out / f"{stem}.zip")
+        else:
+            written.append(out / f"{stem}_unw_phase.tif")
+    return written
+
+
+def _stamp(t: np.datetime64) -> str:
+    return str(t.astype("datetime64[s]")).replace("-", "").replace(":", "")
+
+
 def landsat_scenes(
     directory: Any,
     n_scenes: int = 6,

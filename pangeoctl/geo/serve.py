@@ -2,7 +2,8 @@
 
 So offline notebooks and tests take the cloud's code path: pystac-client searches an API, GDAL reads
 COGs with HTTP range requests. The server counts the bytes it sends, to show how little a small area
-costs. ``python -m pangeoctl.geo.serve DIR [--port N]`` generates the scenes into DIR and serves them.
+costs. ``python -m pangeoctl.geo.serve DIR [--port N]`` generates the scenes into DIR and serves them;
+``--files-only`` serves DIR as it is.
 """
 
 from __future__ import annotations
@@ -138,15 +139,20 @@ class _Handler(RangeRequestHandler):
         self.send_error(404)
 
 
-def serve_sample(directory: Path, *, n_scenes: int = 6, size: int = 1024, port: int = 0) -> tuple[SampleServer, threading.Thread]:
-    """Generate the scenes into ``directory`` (once) and serve them; returns the running server."""
-    from pangeoctl.geo import sample_data
-
+def serve_directory(directory: Path, port: int = 0) -> tuple[SampleServer, threading.Thread]:
+    """Serve the files in ``directory`` with Range requests, counting bytes; returns the running server."""
     server = SampleServer(directory, [], port=port)
-    items = sample_data.landsat_scenes(directory, n_scenes=n_scenes, size=size, base_url=server.url)
-    server.items = [it.to_dict() for it in items]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return server, thread
+
+
+def serve_sample(directory: Path, *, n_scenes: int = 6, size: int = 1024, port: int = 0) -> tuple[SampleServer, threading.Thread]:
+    """Generate the scenes into ``directory`` (once) and serve them, with the STAC API at /stac."""
+    from pangeoctl.geo import sample_data
+
+    server, thread = serve_directory(directory, port=port)
+    server.items = [it.to_dict() for it in sample_data.landsat_scenes(directory, n_scenes=n_scenes, size=size, base_url=server.url)]
     return server, thread
 
 
@@ -155,11 +161,12 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("directory", type=Path)
-    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--files-only", action="store_true", help="serve DIR as it is: no scenes generated, no STAC API")
     a = ap.parse_args()
-    srv, th = serve_sample(a.directory, size=a.size, port=a.port)
-    print(f"STAC API: {srv.url}/stac   files: {srv.url}/   (Ctrl-C stops)")
+    srv, th = serve_directory(a.directory, port=a.port) if a.files_only else serve_sample(a.directory, size=a.size, port=a.port)
+    print(f"files: {srv.url}/" if a.files_only else f"STAC API: {srv.url}/stac   files: {srv.url}/", "  (Ctrl-C stops)", flush=True)
     try:
         th.join()
     except KeyboardInterrupt:

@@ -49,6 +49,32 @@ def test_sentinel1_insar_notebook(platform: Platform, monkeypatch):
     assert rms < 3.0
 
 
+def test_sentinel1_insar_notebook_on_hyp3_products_over_http(platform: Platform, monkeypatch, tmp_path):
+    """The notebook's real-data branch: HyP3-named COGs (margins, per-pair offsets, coherence) read by the workers."""
+    pytest.importorskip("rioxarray")
+
+    from pangeoctl.geo import sample_data
+    from tests.conftest import served
+
+    stack = sample_data.insar_stack(shape=(64, 64), n_dates=24, seasonal_m=0, seed=9)
+    files = sample_data.hyp3_products(tmp_path / "hyp3", stack, as_zip=True)
+    with served(tmp_path / "hyp3") as url:
+        text = (ROOT / "examples" / "sentinel1-insar.py").read_text()
+        urls = [f"{url}/{f.name}" for f in files]
+        text = text.replace('source = "synthetic"  # or "hyp3"', 'source = "hyp3"').replace(
+            'hyp3_products: str | list[str] = ""', f"hyp3_products: str | list[str] = {urls!r}"
+        )
+        path = tmp_path / "sentinel1-insar.py"
+        path.write_text(text)
+        out = run_as(platform, "geodesist", path, monkeypatch)
+    assert "solved on 2 workers" in out and f"24 dates, {len(files)} interferograms of 64×64 pixels" in out
+    ry, rx = (float(v) for v in out.split("reference pixel: y=")[1].split(" (")[0].split(", x="))
+    iy, ix = round((3800000.0 - 40 - ry) / 80), round((rx - 500000.0 - 40) / 80)  # pixel centres on the 80 m grid
+    truth = float(stack.true_velocity.min() - stack.true_velocity[iy, ix]) * 1000
+    got = float(out.split("max subsidence ")[1].split(" mm/yr")[0])
+    assert abs(got - truth) < 4, (got, truth)  # the bowl's depth relative to the reference, within the noise
+
+
 def test_landsat_ndvi_notebook_reads_ranges_on_gateway_workers(platform: Platform, monkeypatch, tmp_path):
     pytest.importorskip("stackstac")
     import jupytext

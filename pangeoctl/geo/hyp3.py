@@ -1,0 +1,149 @@
+"""ASF HyP3 InSAR products (``INSAR_GAMMA``) as one lazy SBAS stack.
+
+A HyP3 interferogram is a set of GeoTIFFs named after the pair, e.g.
+``S1AA_20161223T070700_20170116T070658_VVP024_INT80_G_ueF_74C2_unw_phase.tif`` (reference and secondary
+acquisition times, polarisation, days between them, looks, job id), with ``…_corr.tif`` next to it for the
+coherence. :func:`open_stack` takes the unwrapped-phase files — local paths, ``https://`` or ``s3://`` URLs,
+or the products' ``.zip`` files as HyP3 hands them out — and returns one ``(pair, y, x)`` stack on the
+products' common grid, read lazily in chunks through GDAL (HTTP range requests for URLs), with the dates
+and pair indices :func:`pangeoctl.geo.insar.invert` needs.
+
+Each interferogram is unwrapped from its own starting pixel, so their phases differ by a constant per pair;
+:func:`pangeoctl.geo.insar.reference` removes it before the inversion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pangeoctl.geo.remote import AssetError, check_range
+
+NAME = re.compile(
+    r"(?P<stem>S1[ABCD_]{2}_(?P<ref>\d{8}T\d{6})_(?P<sec>\d{8}T\d{6})_(?P<pol>[VH]{2})[PRO](?P<days>\d{3})_INT(?P<looks>\d+)_[GW]_\w{3}_[0-9A-F]{4})"
+)
+PHASE, COHERENCE = "_unw_phase.tif", "_corr.tif"
+
+
+@dataclass(frozen=True)
+class Product:
+    """One interferogram: its name stem, where its files are, and the two acquisition times."""
+
+    stem: str
+    location: str  # as given: a path, URL or zip
+    phase: str  # GDAL path of the unwrapped phase
+    reference: np.datetime64
+    secondary: np.datetime64
+
+    @property
+    def coherence(self) -> str:
+        return self.phase[: -len(PHASE)] + COHERENCE
+
+
+def product(location: str) -> Product:
+    """Parse a HyP3 file or zip location; ``ValueError`` naming it when it is not a HyP3 InSAR name."""
+    name = location.rstrip("/").rsplit("/", 1)[-1]
+    m = NAME.search(name)
+    if not m or not (name.endswith(PHASE) or name.endswith(".zip")):
+        raise ValueError(
+            f"{location!r} is not a HyP3 InSAR unwrapped-phase file: expected a name like "
+            f"S1AA_20161223T070700_20170116T070658_VVP024_INT80_G_ueF_74C2{PHASE} (or the product's .zip)"
+        )
+    stem = m["stem"]
+    if name.endswith(".zip"):  # read inside the archive, as HyP3 publishes it: <stem>.zip/<stem>/<stem>_unw_phase.tif
+        inner = f"/vsicurl/{location}" if location.startswith(("http://", "https://")) else location
+        phase = f"/vsizip/{inner}/{stem}/{stem}{PHASE}"
+    else:
+        phase = location
+    t = [np.datetime64(f"{s[:4]}-{s[4:6]}-{s[6:8]}T{s[9:11]}:{s[11:13]}:{s[13:15]}", "s") for s in (m["ref"], m["sec"])]
+    if t[1] <= t[0]:
+        raise ValueError(f"{name}: the secondary acquisition is not after the reference")
+    return Product(stem, location, phase, t[0], t[1])
+
+
+def acquisition_dates(products: Sequence[Product], tolerance_s: int = 600) -> np.ndarray:
+    """The distinct acquisitions (a frame's scenes of one pass differ by seconds between products)."""
+    times = np.sort(np.array([p.reference for p in products] + [p.secondary for p in products]))
+    keep = np.concatenate([[True], np.diff(times).astype(int) > tolerance_s])
+    return times[keep]
+
+
+def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: int = 1024) -> Any:
+    """A lazy ``xarray.Dataset`` from HyP3 unwrapped-phase files (paths, URLs or product zips; a str may be a glob).
+
+    Returns ``unwrapped`` (pair, y, x) radians (HyP3's nodata 0 → NaN), ``coherence`` (pair, y, x) when
+    asked for, coordinates ``date`` (acquisitions), ``ref``/``sec`` (date indices per pair), ``product``
+    (name stems), ``x``/``y`` and the CRS. Products are cut to the area they all cover; they must share a
+    CRS and a pixel grid (HyP3 products of one frame do).
+    """
+    import glob
+
+    import rioxarray
+    import xarray as xr
+
+    paths = sorted(glob.glob(files)) if isinstance(files, str) and not files.startswith(("http://", "https://", "s3://")) else files
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if not paths:
+        raise ValueError(f"no HyP3 products found at {files!r}: pass the *{PHASE} files (or the product .zip files)")
+    found = [product(p) for p in paths]
+    dates = acquisition_dates(found)
+
+    def date_index(t: np.datetime64) -> int:
+        return int(np.abs((dates - t).astype(int)).argmin())
+
+    pairs: dict[tuple[int, int], Product] = {}
+    for p in found:
+        key = (date_index(p.reference), date_index(p.secondary))
+        if key in pairs:
+            raise ValueError(f"{p.stem} and {pairs[key].stem} are the same pair of acquisitions: keep one")
+        pairs[key] = p
+    keys = sorted(pairs)
+    products = [pairs[k] for k in keys]
+    check_range(products[0].location, forbidden_hint="HyP3 download URLs expire: list the job's files again, or copy them to your bucket")
+
+    def open_one(path: str, what: str) -> Any:
+        try:
+            da = rioxarray.open_rasterio(path, masked=True, chunks={"y": chunks, "x": chunks})
+        except Exception as e:  # rasterio raises RasterioIOError, with GDAL's own message
+            raise AssetError(f"cannot open the {what} {path}: {e}") from None
+        return da.squeeze("band", drop=True)  # type: ignore[union-attr]  # one band → one DataArray
+
+    phases = [open_one(p.phase, "unwrapped phase") for p in products]
+    crs = {str(da.rio.crs) for da in phases}
+    if len(crs) != 1:
+        raise ValueError(f"the products are in several CRSs ({', '.join(sorted(crs))}): use products of one frame")
+    res = {tuple(np.round(da.rio.resolution(), 6)) for da in phases}
+    if len(res) != 1:
+        raise ValueError(f"the products have different pixel sizes {sorted(res)}: order them with the same looks")
+    (dx, dy) = res.pop()
+    west = max(float(da.x[0]) for da in phases)
+    east = min(float(da.x[-1]) for da in phases)
+    north = min(float(da.y[0]) for da in phases)
+    south = max(float(da.y[-1]) for da in phases)
+    if west > east or south > north:
+        raise ValueError("the products do not overlap: they must cover a common area")
+
+    def cut(da: Any, name: str) -> Any:
+        i0, i1 = (np.array([west, east]) - float(da.x[0])) / dx
+        j0, j1 = (np.array([north, south]) - float(da.y[0])) / dy
+        if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-3:
+            raise ValueError(f"{name} is not on the same pixel grid as the others: resample it (or reorder the job) first")
+        return da.isel(x=slice(round(i0), round(i1) + 1), y=slice(round(j0), round(j1) + 1))
+
+    cut_phases = [cut(da, p.stem) for da, p in zip(phases, products, strict=True)]
+    ref = np.array([i for i, _ in keys])
+    sec = np.array([j for _, j in keys])
+    grid = cut_phases[0]
+    variables = {"unwrapped": xr.concat([d.assign_coords(x=grid.x, y=grid.y) for d in cut_phases], dim="pair").astype("float32")}
+    if coherence:
+        cohs = [cut(open_one(p.coherence, "coherence"), p.stem) for p in products]
+        variables["coherence"] = xr.concat([d.assign_coords(x=grid.x, y=grid.y) for d in cohs], dim="pair").astype("float32")
+    ds = xr.Dataset(
+        variables,
+        coords={"date": dates, "ref": ("pair", ref), "sec": ("pair", sec), "product": ("pair", [p.stem for p in products])},
+    )
+    return ds.rio.write_crs(grid.rio.crs)

@@ -1,0 +1,115 @@
+"""HyP3 INSAR_GAMMA products → one SBAS stack: names, common area, HTTP/zip reads, referencing, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rioxarray")
+
+from pangeoctl.geo import hyp3, insar, sample_data  # noqa: E402
+from pangeoctl.geo.remote import AssetError  # noqa: E402
+from tests.conftest import served  # noqa: E402
+
+NAME = "S1AA_20161223T070700_20170116T070658_VVP024_INT80_G_ueF_74C2"
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return sample_data.insar_stack(shape=(40, 48), n_dates=24, seasonal_m=0, atmosphere_rad=0.3, seed=11)
+
+
+@pytest.fixture(scope="module")
+def products(stack, tmp_path_factory):
+    d = tmp_path_factory.mktemp("hyp3")
+    return d, sample_data.hyp3_products(d, stack)
+
+
+def _pairs(ds):
+    return list(zip(ds.ref.values.tolist(), ds.sec.values.tolist(), strict=True))
+
+
+def test_names_give_the_pair_and_where_to_read():
+    p = hyp3.product(f"/data/{NAME}_unw_phase.tif")
+    assert (str(p.reference), str(p.secondary)) == ("2016-12-23T07:07:00", "2017-01-16T07:06:58")
+    assert p.coherence == f"/data/{NAME}_corr.tif"
+    z = hyp3.product(f"https://bucket.example/job/{NAME}.zip")
+    assert z.phase == f"/vsizip//vsicurl/https://bucket.example/job/{NAME}.zip/{NAME}/{NAME}_unw_phase.tif"
+    assert z.coherence.endswith(f"{NAME}/{NAME}_corr.tif")
+    with pytest.raises(ValueError, match="not a HyP3 InSAR unwrapped-phase file: expected a name like S1AA_"):
+        hyp3.product(f"/data/{NAME}_corr.tif")
+
+
+def test_stack_is_cut_to_the_common_area_with_the_stack_dates_and_pairs(stack, products):
+    d, paths = products
+    ds = hyp3.open_stack(str(d / "*_unw_phase.tif"))
+    assert ds.unwrapped.shape == stack.unwrapped.shape  # every product has a margin of its own but the first
+    assert _pairs(ds) == _pairs(stack)
+    np.testing.assert_array_equal(ds.date.values.astype("datetime64[D]"), stack.date.values.astype("datetime64[D]"))
+    # The same phases up to one constant per interferogram (each was unwrapped from its own pixel).
+    diff = ds.unwrapped.values - stack.unwrapped.values
+    spread = np.nanmax(diff, axis=(1, 2)) - np.nanmin(diff, axis=(1, 2))
+    assert spread.max() < 1e-5 and np.nanstd(np.nanmean(diff, axis=(1, 2))) > 0.5
+    np.testing.assert_array_equal(np.isnan(ds.unwrapped.values), np.isnan(stack.unwrapped.values))  # nodata 0 → NaN
+    assert float(ds.coherence.min()) > 0 and ds.rio.crs.to_epsg() == 32611
+
+
+def test_referenced_inversion_recovers_the_truth_relative_to_the_reference(stack, products):
+    d, _ = products
+    ds = hyp3.open_stack(str(d / "*_unw_phase.tif"), chunks=24)  # 2 × 2 chunks
+    phase, (ry, rx) = insar.reference(ds.unwrapped, coherence=ds.coherence)
+    out = insar.invert(phase, _pairs(ds), ds.date.values, weights=ds.coherence, seasonal=False).compute()
+    iy, ix = int(np.flatnonzero(ds.y.values == ry)[0]), int(np.flatnonzero(ds.x.values == rx)[0])
+    truth = stack.true_velocity.values - stack.true_velocity.values[iy, ix]
+    assert np.sqrt(np.nanmean((out.velocity.values - truth) ** 2)) < 0.003  # m/yr, within the atmosphere's noise
+    # The per-pair constants are gone: the same answer as the in-memory stack referenced at the same pixel.
+    mem, _ = insar.reference(stack.unwrapped.assign_coords(x=ds.x, y=ds.y), y=ry, x=rx)
+    np.testing.assert_allclose(phase.values, mem.values, atol=1e-5)
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["tif", "zip"])
+def test_read_over_http_in_ranges(stack, tmp_path, as_zip):
+    paths = sample_data.hyp3_products(tmp_path, stack, as_zip=as_zip, seed=2)
+    with served(tmp_path) as url:
+        ds = hyp3.open_stack([f"{url}/{p.name}" for p in paths])
+        local = hyp3.open_stack([str(p) for p in paths])
+        window = {"x": slice(0, 8), "y": slice(0, 8)}
+        for var in ("unwrapped", "coherence"):
+            np.testing.assert_array_equal(ds[var].isel(window).values, local[var].isel(window).values)
+
+
+def test_reference_pixel_without_a_value_is_refused(stack):
+    u = stack.unwrapped
+    with pytest.raises(insar.InSARInputError, match="give the reference pixel"):
+        insar.reference(u)
+    y, x = int(np.argwhere(np.isnan(u.values).any(axis=0))[0][0]), int(np.argwhere(np.isnan(u.values).any(axis=0))[0][1])
+    with pytest.raises(insar.InSARInputError, match=r"has no value in \d+ interferograms"):
+        insar.reference(u, y=y, x=x)
+
+
+def test_bad_product_sets_are_refused_with_the_reason(stack, tmp_path):
+    paths = sample_data.hyp3_products(tmp_path / "a", stack, seed=3)
+    with pytest.raises(ValueError, match="no HyP3 products found"):
+        hyp3.open_stack(str(tmp_path / "nothing" / "*_unw_phase.tif"))
+    dup = sample_data.hyp3_products(tmp_path / "b", stack, seed=4)[0]
+    with pytest.raises(ValueError, match="are the same pair of acquisitions: keep one"):
+        hyp3.open_stack([str(p) for p in paths] + [str(dup)])
+    far = sample_data.hyp3_products(tmp_path / "c", stack, origin=(900000.0, 3800000.0), seed=5)
+    with pytest.raises(ValueError, match="do not overlap"):
+        hyp3.open_stack([str(paths[0]), str(far[1])])
+    shifted = sample_data.hyp3_products(tmp_path / "d", stack, origin=(500020.0, 3800000.0), seed=6)
+    with pytest.raises(ValueError, match="is not on the same pixel grid"):
+        hyp3.open_stack([str(paths[0]), str(shifted[1])])
+    other = sample_data.hyp3_products(tmp_path / "e", stack, epsg=32612, seed=7)
+    with pytest.raises(ValueError, match="several CRSs"):
+        hyp3.open_stack([str(paths[0]), str(other[1])])
+    coarse = sample_data.hyp3_products(tmp_path / "f", stack, resolution=40.0, seed=8)
+    with pytest.raises(ValueError, match="different pixel sizes"):
+        hyp3.open_stack([str(paths[0]), str(coarse[1])])
+    broken = tmp_path / "g" / paths[1].name
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a tiff")
+    with pytest.raises(AssetError, match="cannot open the unwrapped phase"):
+        hyp3.open_stack([str(paths[0]), str(broken)])
+    with served(tmp_path / "a") as url, pytest.raises(AssetError, match="answered 404"):
+        hyp3.open_stack([f"{url}/{NAME}_unw_phase.tif"])
