@@ -75,7 +75,16 @@ def budget_commands(cfg: Config, today: dt.date | None = None) -> list[Command]:
         ]
         argv += [f"--threshold-rule=percent={t:g}" for t in b.thresholds]
         # GCP mails billing admins and users of the account; other addresses need Monitoring channels.
-        return [
-            Command(tuple(argv), why=f"monthly budget alert (project; mails the billing account's admins — add {', '.join(b.alert_emails)} there)")
-        ]
+        # `create` would add a second budget of the same name on a re-run: skip it when one is listed.
+        listing = (
+            "gcloud",
+            "billing",
+            "budgets",
+            "list",
+            f"--billing-account={cfg.gcp.billing_account}",
+            f"--filter=displayName={name}",
+            "--format=value(name)",
+        )
+        why = f"monthly budget alert (project; mails the billing account's admins — add {', '.join(b.alert_emails)} there)"
+        return [Command(tuple(argv), why=why, unless=listing, unless_found=True)]
     return []

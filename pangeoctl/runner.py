@@ -35,6 +35,8 @@ class Command:
     stdin: Stdin | None = None
     # A probe: when it exits 0 the step is already done and is skipped (idempotent `up`).
     unless: tuple[str, ...] | None = None
+    # The probe lists matches (a `list --filter`, which exits 0 either way): done only when it prints one.
+    unless_found: bool = False
     # When set, the command's stdout (stripped) must equal it, or the step fails (e.g. the right account).
     expect: str | None = None
 
@@ -44,7 +46,9 @@ class Command:
         line = (env + " " if env else "") + shlex.join(self.argv)
         if self.stdin is not None:
             line += f"  # stdin: {self.stdin.label}"
-        if self.unless is not None:
+        if self.unless is not None and self.unless_found:
+            line = f'[ -n "$({env + " " if env else ""}{shlex.join(self.unless)} 2>/dev/null)" ] || {line}'
+        elif self.unless is not None:
             line = f"{env + ' ' if env else ''}{shlex.join(self.unless)} >/dev/null 2>&1 || {line}"
         if self.expect is not None:
             line = f'test "$({line})" = {shlex.quote(self.expect)}'
@@ -136,14 +140,16 @@ class RealRunner:
     def which(self, tool: str) -> str | None:
         return shutil.which(tool)
 
-    def _probe(self, argv: Sequence[str], env: dict[str, str]) -> bool:
+    def _probe(self, cmd: Command) -> bool:
+        assert cmd.unless is not None
         try:
-            return subprocess.run(list(argv), env={**os.environ, **env}, capture_output=True, timeout=120).returncode == 0
+            proc = subprocess.run(list(cmd.unless), env={**os.environ, **cmd.env}, capture_output=True, text=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired):
             return False
+        return proc.returncode == 0 and (not cmd.unless_found or bool(proc.stdout.strip()))
 
     def run(self, cmd: Command, *, check: bool = True) -> Result:
-        if cmd.unless is not None and self._probe(cmd.unless, cmd.env):
+        if cmd.unless is not None and self._probe(cmd):
             if self.echo:
                 self.echo(f"already done: {cmd.why or cmd.argv[0]}")
             return Result(0)

@@ -103,6 +103,17 @@ def test_budget_commands_per_cloud():
         "--threshold-rule=percent=0.5",
         "--threshold-rule=percent=1",
     )
+    # A re-run must not create a second budget: the listing probe skips it when the name is there.
+    assert g.unless == (
+        "gcloud",
+        "billing",
+        "budgets",
+        "list",
+        "--billing-account=0X0X0X-0X0X0X-0X0X0X",
+        "--filter=displayName=pangeoctl-geo-lab",
+        "--format=value(name)",
+    )
+    assert g.unless_found and g.shell().startswith('[ -n "$(gcloud billing budgets list ')
 
 
 def test_gcp_budget_needs_a_billing_account():
