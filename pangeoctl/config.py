@@ -391,6 +391,37 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+# Pydantic's type errors in the words of a YAML file, with what to write instead.
+_TYPE_WORDS = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text (quote it if YAML reads it as something else)",
+    "list_type": "a list, one `- item` per line or `[a, b]`",
+    "dict_type": "a section: its fields indented under it",
+    "model_type": "a section: its fields indented under it",
+    "model_attributes_type": "a section: its fields indented under it",
+}
+
+
+def _example(loc: tuple[Any, ...]) -> str:
+    """`` — e.g. `port: 8000` `` from the field's default, when it has a plain one."""
+    if not loc or isinstance(loc[-1], int):
+        return ""
+    model = _model_at(loc)
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    default = None if field is None else field.default
+    if isinstance(default, bool):
+        return f" — e.g. `{loc[-1]}: {str(default).lower()}`"
+    if isinstance(default, int | float | str) and default != "":
+        return f" — e.g. `{loc[-1]}: {default}`"
+    return ""
+
+
 def _pydantic_problem(err: dict[str, Any]) -> Problem:
     loc = tuple(err["loc"])
     kind, msg = err["type"], err["msg"]
@@ -409,8 +440,10 @@ def _pydantic_problem(err: dict[str, Any]) -> Problem:
         message = f"{err.get('input')!r} is not a valid name — use lowercase letters, digits and dashes, starting with a letter (e.g. my-lab)"
     elif kind == "literal_error":
         message = f"{msg.replace('Input should be', 'must be')} (got {err.get('input')!r})"
+    elif kind in _TYPE_WORDS:
+        message = f"must be {_TYPE_WORDS[kind]}{_example(loc)} (got {err.get('input')!r})"
     else:
-        message = msg.removeprefix("Value error, ")
+        message = msg.removeprefix("Value error, ").replace("Input should be", "must be")
         if kind.startswith(("int_", "float_", "string_", "bool_")) or kind in ("greater_than", "greater_than_equal", "less_than_equal"):
             message = f"{message} (got {err.get('input')!r})"
     return Problem(tuple(p for p in loc if p not in ("github", "shared-password", "function-after[_one(), SecretRef]")), message)
