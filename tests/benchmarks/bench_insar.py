@@ -12,19 +12,23 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from pangeoctl.geo import insar
 
 
-def rate(fn, pixels: int, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return pixels / best
+def rates(fns: dict[str, Callable[[], object]], pixels: int, rounds: int = 7) -> dict[str, float]:
+    """Pixels per second of each function's best run; the functions take turns, round after round, so a
+    busy spell on this shared machine falls on all of them alike rather than on one."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return {name: pixels / s for name, s in best.items()}
 
 
 def main() -> None:
@@ -46,14 +50,17 @@ def main() -> None:
     for args in ((y, None), (y_nan, None), (y, w)):  # compile (or load from numba's cache) before timing
         insar.solve_block(a, args[0][:, :300], None if args[1] is None else args[1][:, :300])
     print(f"kernels ready in {time.perf_counter() - t:.1f} s (compiled once, then cached)")
-    bare = rate(lambda: np.linalg.pinv(a32) @ y, px)
-    results = {
-        "bare pinv(A) @ Y": bare,
-        "ours, unweighted": rate(lambda: insar.solve_block(a, y), px),
-        "ours, unweighted, 0.1 % NaN": rate(lambda: insar.solve_block(a, y_nan), px),
-        "ours, weighted": rate(lambda: insar.solve_block(a, y, w), px),
-        "ours, weighted, 0.1 % NaN": rate(lambda: insar.solve_block(a, y_nan, w), px),
-    }
+    results = rates(
+        {
+            "bare pinv(A) @ Y": lambda: np.linalg.pinv(a32) @ y,
+            "ours, unweighted": lambda: insar.solve_block(a, y),
+            "ours, unweighted, 0.1 % NaN": lambda: insar.solve_block(a, y_nan),
+            "ours, weighted": lambda: insar.solve_block(a, y, w),
+            "ours, weighted, 0.1 % NaN": lambda: insar.solve_block(a, y_nan, w),
+        },
+        px,
+    )
+    bare = results["bare pinv(A) @ Y"]
     try:
         from mintpy.ifgram_inversion import estimate_timeseries
 
@@ -63,7 +70,7 @@ def main() -> None:
             for k in range(sample):
                 estimate_timeseries(a, None, y[:, k : k + 1], tbase_diff=None, weight_sqrt=np.sqrt(w[:, k : k + 1]), min_norm_velocity=False)
 
-        results["MintPy, weighted (per pixel)"] = rate(mintpy_weighted, sample, repeat=1)
+        results |= rates({"MintPy, weighted (per pixel)": mintpy_weighted}, sample, rounds=1)
     except ImportError:
         print("(MintPy not installed: its column is skipped)")
     print(f"{size}×{size} px, {n} dates, {len(pairs)} pairs, float32, {len(os.sched_getaffinity(0))} cores")
