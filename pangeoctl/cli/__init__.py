@@ -39,4 +39,20 @@ def version() -> None:
 
 
 def main() -> None:
+    import sys
+
+    hint = _config_as_argument(sys.argv[1:])
+    if hint:
+        print(hint, file=sys.stderr)
+        raise SystemExit(2)
     create_app()(prog_name="pangeoctl")
+
+
+def _config_as_argument(args: list[str]) -> str | None:
+    """`pangeoctl validate my.yaml` is the natural guess, and no command takes a file as an argument:
+    say where the file goes instead of click's bare 'unexpected extra argument'."""
+    for k, a in enumerate(args):
+        if a.endswith((".yaml", ".yml")) and not a.startswith("-") and (k == 0 or not args[k - 1].startswith("-")):
+            fixed = " ".join(["pangeoctl", *args[:k], "-c", *args[k:]])
+            return f"pangeoctl: {a} is the config file — it goes after -c/--config: {fixed}"
+    return None

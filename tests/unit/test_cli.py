@@ -166,3 +166,18 @@ def test_cost_warnings_carry_their_line(tmp_path):
     assert r.exit_code == 0
     line = len(f.read_text().splitlines())
     assert f"{f}:{line} warning: data.0: planetary-computer lives in azure westeurope, not aws us-west-2" in r.output
+
+
+def test_a_config_file_given_as_an_argument_gets_the_right_spelling(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from pangeoctl.cli import main; main()", "validate", "lab.yaml"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "pangeoctl: lab.yaml is the config file — it goes after -c/--config: pangeoctl validate -c lab.yaml"
+    from pangeoctl.cli import _config_as_argument
+
+    assert _config_as_argument(["render", "-c", "lab.yaml", "-o", "out"]) is None
+    assert _config_as_argument(["render", "--config=lab.yaml"]) is None
