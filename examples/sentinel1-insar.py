@@ -33,6 +33,7 @@ n_dates = 30
 num_connections = 3
 n_workers = 2
 chunk = 64  # pixels per side of the chunks the workers solve
+output = "velocity.tif"  # with source = "hyp3": the velocity map as a Cloud-Optimized GeoTIFF (m/yr)
 
 # %%
 from dask_gateway import Gateway
@@ -99,6 +100,11 @@ print(f"max subsidence {float(result.velocity.min()) * 1000:.1f} mm/yr; {int((~r
 if truth is not None:
     err = (result.velocity - truth) * 1000
     print(f"velocity error vs truth: RMS {float(np.sqrt((err**2).mean())):.2f} mm/yr (truth: max subsidence {float(truth.min()) * 1000:.1f} mm/yr)")
+
+# %%
+if source == "hyp3":  # a georeferenced product for GIS, in the products' own CRS and grid
+    result.velocity.astype("float32").rio.write_crs(stack.rio.crs).rio.to_raster(output, driver="COG")
+    print(f"wrote {output}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))

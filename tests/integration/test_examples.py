@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pangeoctl import config as C
@@ -64,6 +65,7 @@ def test_sentinel1_insar_notebook_on_hyp3_products_over_http(platform: Platform,
         text = text.replace('source = "synthetic"  # or "hyp3"', 'source = "hyp3"').replace(
             'hyp3_products: str | list[str] = ""', f"hyp3_products: str | list[str] = {urls!r}"
         )
+        text = text.replace('output = "velocity.tif"', f'output = "{tmp_path / "velocity.tif"}"')
         path = tmp_path / "sentinel1-insar.py"
         path.write_text(text)
         out = run_as(platform, "geodesist", path, monkeypatch)
@@ -73,6 +75,11 @@ def test_sentinel1_insar_notebook_on_hyp3_products_over_http(platform: Platform,
     truth = float(stack.true_velocity.min() - stack.true_velocity[iy, ix]) * 1000
     got = float(out.split("max subsidence ")[1].split(" mm/yr")[0])
     assert abs(got - truth) < 4, (got, truth)  # the bowl's depth relative to the reference, within the noise
+    import rasterio
+
+    with rasterio.open(tmp_path / "velocity.tif") as cog:
+        assert cog.crs.to_epsg() == 32611 and cog.shape == (64, 64) and cog.transform.a == 80
+        assert abs(float(np.nanmin(cog.read(1))) * 1000 - got) < 0.1
 
 
 def test_landsat_ndvi_notebook_reads_ranges_on_gateway_workers(platform: Platform, monkeypatch, tmp_path):
