@@ -43,6 +43,7 @@ def test_names_give_the_pair_and_where_to_read():
 def test_stack_is_cut_to_the_common_area_with_the_stack_dates_and_pairs(stack, products):
     d, paths = products
     ds = hyp3.open_stack(str(d / "*_unw_phase.tif"))
+    assert hyp3.open_stack(str(d)).product.values.tolist() == ds.product.values.tolist()  # a folder: its products
     assert ds.unwrapped.shape == stack.unwrapped.shape  # every product has a margin of its own but the first
     assert _pairs(ds) == _pairs(stack)
     np.testing.assert_array_equal(ds.date.values.astype("datetime64[D]"), stack.date.values.astype("datetime64[D]"))
@@ -70,6 +71,8 @@ def test_referenced_inversion_recovers_the_truth_relative_to_the_reference(stack
 @pytest.mark.parametrize("as_zip", [False, True], ids=["tif", "zip"])
 def test_read_over_http_in_ranges(stack, tmp_path, as_zip):
     paths = sample_data.hyp3_products(tmp_path, stack, as_zip=as_zip, seed=2)
+    if as_zip:
+        assert hyp3.open_stack(str(tmp_path), coherence=False).sizes["pair"] == len(paths)  # a folder of zips
     with served(tmp_path) as url:
         ds = hyp3.open_stack([f"{url}/{p.name}" for p in paths])
         local = hyp3.open_stack([str(p) for p in paths])
