@@ -1,5 +1,6 @@
 """EKS through ``eksctl`` with a rendered ``ClusterConfig``, plus what EKS lacks out of the box: the
-cluster-autoscaler (with scale-from-zero tags) and a default gp3 StorageClass for home volumes."""
+cluster-autoscaler (with scale-from-zero tags), a default gp3 StorageClass for home volumes, and Calico to
+enforce NetworkPolicies."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from pangeoctl.runner import Command, Stdin
 
 AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
 AUTOSCALER_CHART_VERSION = "9.50.1"
+# The VPC CNI enforces no NetworkPolicy by default, and with its policy agent on it skips pods without
+# ownerReferences — JupyterHub's user pods have none. Calico in policy-only mode (EKS provider, Amazon VPC
+# networking kept) enforces the hub's and the Dask pods' policies.
+CALICO_CHART_REPO = "https://docs.tigera.io/calico/charts"
+CALICO_CHART_VERSION = "v3.31.0"
 
 GP3_STORAGECLASS = """apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -144,6 +150,28 @@ class AWSCloud(OwnKubeconfig):
                     "--wait",
                 ),
                 why="cluster-autoscaler (EKS has none built in)",
+                env=self._env(cfg),
+            ),
+            Command(
+                (
+                    "helm",
+                    "upgrade",
+                    "--install",
+                    "calico",
+                    "tigera-operator",
+                    "--repo",
+                    CALICO_CHART_REPO,
+                    "--version",
+                    CALICO_CHART_VERSION,
+                    "--namespace",
+                    "tigera-operator",
+                    "--create-namespace",
+                    *handle.helm(),
+                    "--set",
+                    "installation.kubernetesProvider=EKS",
+                    "--wait",
+                ),
+                why="Calico network policy (the VPC CNI does not enforce the hub's and Dask's NetworkPolicies on user pods)",
                 env=self._env(cfg),
             ),
         ]

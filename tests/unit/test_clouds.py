@@ -84,6 +84,10 @@ def test_aws_up_checks_the_account_and_installs_the_autoscaler():
     autoscaler = next(a for a in argvs if "cluster-autoscaler" in a)
     assert "--set awsRegion=us-west-2" in autoscaler and "--set autoDiscovery.clusterName=ocean-lab" in autoscaler
     assert any(a.startswith("kubectl --kubeconfig /state/kubeconfig apply -f -") for a in argvs)  # default gp3 StorageClass
+    # NetworkPolicies are enforced (Calico, policy-only) before the release that brings them is installed.
+    calico = next(k for k, a in enumerate(argvs) if " calico tigera-operator " in a)
+    assert "--set installation.kubernetesProvider=EKS" in argvs[calico] and "--namespace tigera-operator --create-namespace" in argvs[calico]
+    assert calico < next(k for k, a in enumerate(argvs) if a.startswith("helm upgrade --install ocean-lab "))
 
 
 def test_azure_pools_get_counts_autoscaler_and_spot():
