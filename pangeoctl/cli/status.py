@@ -14,11 +14,8 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, cloud: CloudOpt = None, as_json: 
     """
     cfg = load_config(config, cloud, quiet=True)
     if cfg.cloud != "local":
-        fail(
-            "status of cloud platforms reads the cluster through the Kubernetes API; that part is not built yet — "
-            "use `kubectl --kubeconfig <state dir>/kubeconfig -n NAME get pods`",
-            EXIT_USAGE,
-        )
+        _kube(cfg, as_json)
+        return
     from pangeoctl.local import platform
 
     s = platform.status(cfg)
