@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pangeoctl.cli._common import DEFAULT_CONFIG, CloudOpt, ConfigOpt, load_config
+from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, CloudOpt, ConfigOpt, fail, load_config
 
 
 def render(
@@ -26,5 +26,10 @@ def render(
 
     cfg = load_config(config, cloud)
     out = output.resolve()
-    for path in write_plan(render_plan(cfg, out), out):
+    plan = render_plan(cfg, out)
+    try:
+        written = write_plan(plan, out)
+    except OSError as e:
+        fail(f"cannot write into {output}: {e.strerror or e} — choose another directory with -o", EXIT_USAGE)
+    for path in written:
         print(f"wrote {path}")

@@ -181,3 +181,42 @@ def test_a_config_file_given_as_an_argument_gets_the_right_spelling(tmp_path):
 
     assert _config_as_argument(["render", "-c", "lab.yaml", "-o", "out"]) is None
     assert _config_as_argument(["render", "--config=lab.yaml"]) is None
+
+
+def test_status_of_a_cloud_platform_reads_the_cluster(monkeypatch):
+    """`status` on a cloud: kubectl reads through the runner; exit 0 with the hub running, 1 without."""
+    import pangeoctl.runner
+
+    pods = {"items": [{"metadata": {"labels": {"component": "hub"}}, "status": {"phase": "Running"}}]}
+    recorded: list[RecordingRunner] = []
+
+    def runner(hub_pods: dict) -> RecordingRunner:
+        r = RecordingRunner(outputs={("get", "nodes"): '{"items": []}', ("get", "pods"): json.dumps(hub_pods), ("proxy-public",): "{}"})
+        recorded.append(r)
+        return r
+
+    monkeypatch.setattr(pangeoctl.runner, "RealRunner", lambda: runner(pods))
+    up = run("status", "-c", str(CONFIGS / "aws.happy.yaml"), "--json")
+    assert up.exit_code == 0, up.output
+    assert json.loads(up.output)["up"] and json.loads(up.output)["url"] == "https://hub.ocean-lab.org"
+    assert [a for a in recorded[0].argvs[1] if not a.startswith(("--kubeconfig", "/"))] == [
+        "kubectl",
+        "get",
+        "pods",
+        "--namespace",
+        "ocean-lab",
+        "--output",
+        "json",
+    ]
+    monkeypatch.setattr(pangeoctl.runner, "RealRunner", lambda: runner({"items": []}))
+    down = run("status", "-c", str(CONFIGS / "aws.happy.yaml"))
+    assert down.exit_code == 1 and down.output.startswith("ocean-lab (aws) — not up")
+
+
+def test_render_into_a_place_it_cannot_write_says_so(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a directory")
+    r = run("render", "-c", str(CONFIGS / "aws.happy.yaml"), "-o", str(blocker))
+    assert r.exit_code == 2
+    assert r.output.strip() == f"cannot write into {blocker}: File exists — choose another directory with -o"
+    assert blocker.read_text() == "a file, not a directory"
