@@ -56,7 +56,13 @@ def product(location: str) -> Product:
         )
     stem = m["stem"]
     if name.endswith(".zip"):  # read inside the archive, as HyP3 publishes it: <stem>.zip/<stem>/<stem>_unw_phase.tif
-        inner = f"/vsicurl/{location}" if location.startswith(("http://", "https://")) else location
+        # GDAL's own prefixes inside /vsizip/: rasterio translates a bare s3:// only at the outermost level.
+        if location.startswith(("http://", "https://")):
+            inner = f"/vsicurl/{location}"
+        elif location.startswith("s3://"):
+            inner = "/vsis3/" + location.removeprefix("s3://")
+        else:
+            inner = location
         phase = f"/vsizip/{inner}/{stem}/{stem}{PHASE}"
     else:
         phase = location

@@ -36,6 +36,7 @@ def test_names_give_the_pair_and_where_to_read():
     z = hyp3.product(f"https://bucket.example/job/{NAME}.zip")
     assert z.phase == f"/vsizip//vsicurl/https://bucket.example/job/{NAME}.zip/{NAME}/{NAME}_unw_phase.tif"
     assert z.coherence.endswith(f"{NAME}/{NAME}_corr.tif")
+    assert hyp3.product(f"s3://bucket/job/{NAME}.zip").phase == f"/vsizip//vsis3/bucket/job/{NAME}.zip/{NAME}/{NAME}_unw_phase.tif"
     with pytest.raises(ValueError, match="not a HyP3 InSAR unwrapped-phase file: expected a name like S1AA_"):
         hyp3.product(f"/data/{NAME}_corr.tif")
 
