@@ -1,4 +1,4 @@
-"""The compiled SBAS solves: banded Cholesky of the normal equations, pixels innermost.
+"""The compiled SBAS solves: banded Cholesky of the normal equations, pixels innermost, outputs fused.
 
 For a pair (reference i, secondary j) the normal matrix ``Aᵀ W A`` gains ``w`` at (i, i) and (j, j) and
 ``−w`` at (j, i): it is banded, its half-bandwidth ``b`` the longest pair in dates (3 for a 3-connection
@@ -7,9 +7,15 @@ innermost, so each step is one vector instruction over the block, and the band k
 ``m·b²`` per pixel instead of the ``m³`` of a dense solve.
 
 - ``solve_shared``: no weights and every pair valid — all pixels share one factor ``L``, so a pixel costs
-  ``Aᵀy`` (two adds per pair), two banded substitutions and the residual: fewer flops than the
-  ``2·m·pairs`` of a plain ``pinv(A) @ y``. Pixels with a NaN are only marked, for ``solve_general``.
+  ``Aᵀy`` (two adds per pair) and two banded substitutions. Pixels with a NaN are only marked, for
+  ``solve_general``.
 - ``solve_general``: weights and/or NaN — each pixel builds and factors its own band.
+
+Both finish each block while its interferograms are still in cache (``_finish``): the residual of every
+valid pair gives the RMS residual and the temporal coherence ``|Σ exp(i·r)| / N`` (Pepe & Lanari 2006; as
+MintPy's ``calc_inv_quality``), and the displacement (``scale · phase``, the first date 0) and its velocity
+(``gvel · displacement``) are written straight into the caller's output rows. NaN never reaches a sum: an
+invalid value or a weight ≤ 0 drops the pair at that pixel; a pixel outside ``mask`` is written as NaN.
 
 Pixels are independent and the kernels release the GIL: callers split the pixel range over threads.
 """
@@ -21,25 +27,28 @@ from numba import njit
 
 SINGULAR = 1e-10  # a pivot below this fraction of its diagonal marks the pixel's system as singular
 _jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+_TWO_PI = 2 * np.pi
+_INV_TWO_PI = 1 / (2 * np.pi)
 
 
 @_jit
-def solve_shared(y, ref, sec, lband, linv, block, start, stop, x_out, rms_out, incomplete_out):  # noqa: PLR0913
+def solve_shared(y, mask, ref, sec, lband, linv, block, start, stop, scale, gvel, disp_out, vel_out, rms_out, tcoh_out, incomplete_out):  # noqa: PLR0913
     """Pixels ``start:stop`` of ``y`` (pairs, pixels) with the shared factor ``lband[i, d] = L(i, i − d)``.
 
-    Writes ``x_out`` (m, pixels), ``rms_out`` and ``incomplete_out`` (a NaN among the pixel's pairs: its
-    ``x``/``rms`` are NaN and it needs ``solve_general``).
+    ``mask`` (pixels,) bool or None. Writes ``disp_out`` (dates, pixels), ``vel_out``, ``rms_out``,
+    ``tcoh_out`` and ``incomplete_out`` (a NaN among the pixel's pairs: it needs ``solve_general``).
     """
     p = y.shape[0]
     m, nb = lband.shape
     bw = nb - 1
     z = np.empty((m, block))
-    yy = np.empty(block)
+    nan = np.empty(block)
+    work = np.empty((4, block))
     for b0 in range(start, stop, block):
         nq = min(block, stop - b0)
         z[:] = 0.0
-        yy[:] = 0.0
-        for k in range(p):  # rhs = Aᵀ y (two adds per pair) and ‖y‖², one read of y
+        nan[:] = 0.0
+        for k in range(p):  # rhs = Aᵀ y (two adds per pair), one read of y
             yk = y[k, b0 : b0 + nq]
             zs = z[sec[k] - 1]
             if ref[k] > 0:
@@ -48,34 +57,51 @@ def solve_shared(y, ref, sec, lband, linv, block, start, stop, x_out, rms_out, i
                     v = np.float64(yk[q])
                     zs[q] += v
                     zr[q] -= v
-                    yy[q] += v * v
+                    nan[q] += v
             else:
                 for q in range(nq):
                     v = np.float64(yk[q])
                     zs[q] += v
-                    yy[q] += v * v
-        # L u = rhs; the least-squares residual is ‖y‖² − ‖u‖² (u = L⁻¹Aᵀy), so it needs no pass over y.
+                    nan[q] += v
         _forward(z, lband, linv, bw, nq)
-        for j in range(m):
-            _sub_prod(yy, z[j], z[j], nq)
         _backward(z, lband, linv, bw, nq)
+        _finish(y, None, None, b0, ref, sec, z, nq, work)
         for q in range(nq):
-            rms_out[b0 + q] = np.sqrt(max(yy[q], 0.0) / p)
-            incomplete_out[b0 + q] = yy[q] != yy[q]  # a NaN value reaches ‖y‖²
-        _store(z, x_out, b0, nq)
+            incomplete_out[b0 + q] = (nan[q] != nan[q]) and (mask is None or mask[b0 + q])
+        _store(z, work, mask, None, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out)
 
 
 @_jit
-def solve_general(y, w, cols, ref, sec, bw, block, start, stop, network_connected, x_out, rms_out, singular_out, connected_out):  # noqa: PLR0913
+def solve_general(
+    y,
+    w,
+    mask,
+    cols,
+    ref,
+    sec,
+    bw,
+    block,
+    start,
+    stop,
+    network_connected,
+    scale,
+    gvel,
+    disp_out,
+    vel_out,
+    rms_out,
+    tcoh_out,
+    singular_out,
+    connected_out,
+):  # noqa: PLR0913
     """Pixels ``start:stop`` (of ``cols``, the pixel columns to solve, or of all columns when None) with
     per-pixel normal equations; ``w`` (pairs, pixels) weights or None.
 
-    A NaN value or a weight ≤ 0 drops the pair at that pixel. Writes ``x_out``, ``rms_out`` (unweighted
-    RMS over the valid pairs, NaN when none), ``singular_out`` (a pivot shows the system singular: left
-    for the caller's minimum-norm solve) and ``connected_out`` (union-find over the valid pairs).
+    A NaN value or a weight ≤ 0 drops the pair at that pixel. Writes the outputs as ``solve_shared`` does,
+    ``singular_out`` (a pivot shows the system singular: left for the caller's minimum-norm solve) and
+    ``connected_out`` (union-find over the valid pairs).
     """
     p = y.shape[0]
-    m = x_out.shape[0]
+    m = disp_out.shape[0] - 1
     yb = np.empty((p, block))  # the block's pixels, gathered from their columns
     wb = np.empty((p, block) if w is not None else (1, 1))
     band = np.empty((m, bw + 1, block))  # band[i, d] = N(i, i − d), overwritten by L(i, i − d)
@@ -84,15 +110,13 @@ def solve_general(y, w, cols, ref, sec, bw, block, start, stop, network_connecte
     s = np.empty(block)
     wv = np.empty(block)
     wy = np.empty(block)
-    acc = np.empty(block)
-    cnt = np.empty(block)
+    work = np.empty((4, block))
     bad = np.empty(block, dtype=np.bool_)
     parent = np.empty(m + 1, dtype=np.int64)
     for b0 in range(start, stop, block):
         nq = min(block, stop - b0)
         band[:] = 0.0
         z[:] = 0.0
-        cnt[:] = 0.0
         bad[:] = False
         _gather(y, cols, b0, nq, yb)
         if w is not None:
@@ -111,8 +135,6 @@ def solve_general(y, w, cols, ref, sec, bw, block, start, stop, network_connecte
                     ok = (yk[q] == yk[q]) & (wk[q] > 0)
                     wv[q] = wk[q] if ok else 0.0
                     wy[q] = wk[q] * yk[q] if ok else 0.0
-            for q in range(nq):
-                cnt[q] += wv[q] > 0
             i = ref[k] - 1
             j = sec[k] - 1
             _add(band[j, 0], wv, nq)
@@ -141,16 +163,91 @@ def solve_general(y, w, cols, ref, sec, bw, block, start, stop, network_connecte
                     _sub_prod(s, band[i, i - k], band[j, j - k], nq)
                 _mul_into(band[i, d], s, ij, nq)
         _substitute_per_pixel(z, band, inv, bw, nq)
-        _residual(yb, None if w is None else wb, ref, sec, z, acc, nq)
+        _finish(yb, None if w is None else wb, None, 0, ref, sec, z, nq, work)
         for q in range(nq):
             c = b0 + q if cols is None else cols[b0 + q]
-            rms_out[c] = np.sqrt(acc[q] / cnt[q]) if cnt[q] > 0 else np.nan
-            singular_out[c] = bad[q]
+            singular_out[c] = bad[q] and (mask is None or mask[c])
             # A split network always gives a zero pivot, so only a singular pixel needs the union-find (which
             # tells a split network from one merely ill-conditioned by tiny weights).
-            connected_out[c] = network_connected if cnt[q] == p else not bad[q] or _linked(yb, None if w is None else wb, ref, sec, q, parent)
-            for j in range(m):
-                x_out[j, c] = z[j, q]
+            connected_out[c] = (mask is None or mask[c]) and (
+                network_connected if work[3, q] == p else not bad[q] or _linked(yb, None if w is None else wb, ref, sec, q, parent)
+            )
+        _store(z, work, mask, cols, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out)
+
+
+@njit(inline="always")
+def _finish(y, w, cols, b0, ref, sec, x, nq, work):
+    """Residuals of the valid pairs of the block: ``work`` = (Σr², Σcos r, Σsin r, count) per pixel.
+
+    ``y`` is the full array (read at ``b0:b0+nq``) when ``w`` is None and the arrays are not gathered, or
+    the gathered block (``b0`` = 0). cos/sin come from a polynomial (``_cis``) that vectorises.
+    """
+    work[:, :nq] = 0.0
+    e2, cs, sn, cnt = work[0], work[1], work[2], work[3]
+    for k in range(y.shape[0]):
+        yk = y[k, b0 : b0 + nq]
+        xs = x[sec[k] - 1]
+        xr = x[max(ref[k], 1) - 1]
+        f = 1.0 if ref[k] > 0 else 0.0
+        if w is None:
+            for q in range(nq):
+                r = xs[q] - f * xr[q] - np.float64(yk[q])
+                ok = r == r
+                r = r if ok else 0.0
+                c, s = _cis(r)
+                e2[q] += r * r
+                cs[q] += c if ok else 0.0
+                sn[q] += s
+                cnt[q] += 1.0 if ok else 0.0
+        else:
+            wk = w[k]
+            for q in range(nq):
+                r = xs[q] - f * xr[q] - np.float64(yk[q])
+                ok = (r == r) & (wk[q] > 0)
+                r = r if ok else 0.0
+                c, s = _cis(r)
+                e2[q] += r * r
+                cs[q] += c if ok else 0.0
+                sn[q] += s
+                cnt[q] += 1.0 if ok else 0.0
+
+
+@njit(inline="always")
+def _cis(r):
+    """(cos r, sin r) to ~1e-6 for any r: reduce to [−π, π], halve, Taylor to degree 10/11, double.
+
+    A polynomial, not libm calls, so the loop over pixels compiles to vector instructions."""
+    h = 0.5 * (r - np.floor(r * _INV_TWO_PI + 0.5) * _TWO_PI)  # |h| ≤ π/2
+    h2 = h * h
+    s = h * (1.0 + h2 * (-1 / 6 + h2 * (1 / 120 + h2 * (-1 / 5040 + h2 * (1 / 362880 - h2 / 39916800)))))
+    c = 1.0 + h2 * (-0.5 + h2 * (1 / 24 + h2 * (-1 / 720 + h2 * (1 / 40320 - h2 / 3628800))))
+    return c * c - s * s, 2.0 * s * c
+
+
+@njit(inline="always")
+def _store(z, work, mask, cols, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out):
+    """The block's outputs into the caller's arrays: displacement rows, velocity, RMS, temporal coherence."""
+    m = z.shape[0]
+    nan = np.nan
+    for q in range(nq):
+        c = b0 + q if cols is None else cols[b0 + q]
+        n = work[3, q]
+        if n == 0 or (mask is not None and not mask[c]):
+            for j in range(m + 1):
+                disp_out[j, c] = nan
+            vel_out[c] = nan
+            rms_out[c] = nan
+            tcoh_out[c] = nan
+            continue
+        disp_out[0, c] = 0.0
+        v = 0.0
+        for j in range(m):
+            d = scale * z[j, q]
+            disp_out[j + 1, c] = d
+            v += gvel[j + 1] * d
+        vel_out[c] = v
+        rms_out[c] = np.sqrt(work[0, q] / n)
+        tcoh_out[c] = np.sqrt(work[1, q] ** 2 + work[2, q] ** 2) / n
 
 
 @njit(inline="always")
@@ -191,27 +288,6 @@ def _substitute_per_pixel(z, band, inv, bw, nq):
 
 
 @njit(inline="always")
-def _residual(y, w, ref, sec, x, acc, nq):
-    """``acc[q]`` = sum over valid pairs of (x[sec] − x[ref] − y)²; NaN values and weights ≤ 0 count 0."""
-    acc[:] = 0.0
-    for k in range(y.shape[0]):
-        yk = y[k]
-        xs = x[sec[k] - 1]
-        xr = x[max(ref[k], 1) - 1]
-        f = 1.0 if ref[k] > 0 else 0.0
-        if w is None:
-            for q in range(nq):
-                r = xs[q] - f * xr[q] - yk[q]
-                acc[q] += r * r if r == r else 0.0
-        else:
-            wk = w[k]
-            for q in range(nq):
-                r = xs[q] - f * xr[q] - yk[q]
-                acc[q] += r * r if (r == r) & (wk[q] > 0) else 0.0
-    return acc
-
-
-@njit(inline="always")
 def _gather(src, cols, b0, nq, out):
     """``out[:, :nq]`` = the block's columns of ``src``: ``b0:b0+nq`` or ``cols[b0:b0+nq]``."""
     for k in range(src.shape[0]):
@@ -223,15 +299,6 @@ def _gather(src, cols, b0, nq, out):
         else:
             for q in range(nq):
                 ok[q] = src[k, cols[b0 + q]]
-
-
-@njit(inline="always")
-def _store(z, x_out, b0, nq):
-    for j in range(z.shape[0]):
-        xj = x_out[j, b0 : b0 + nq]
-        zj = z[j]
-        for q in range(nq):
-            xj[q] = zj[q]
 
 
 @njit(inline="always")

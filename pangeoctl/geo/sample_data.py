@@ -32,6 +32,8 @@ def insar_stack(
     unwrap_error_fraction: float = 0.002,
     seed: int = 0,
     wavelength: float = SENTINEL1_WAVELENGTH,
+    decorrelated: tuple[slice, slice] | None = None,
+    looks: float = 10.0,
 ) -> Any:
     """A Sentinel-1-like stack of unwrapped interferograms with the truth that made it.
 
@@ -39,11 +41,17 @@ def insar_stack(
     seasonal term, spatially correlated atmospheric phase per date, and a fraction of pixels in some
     interferograms set to NaN as unwrapping errors. Dates are ``spacing_days`` apart.
 
-    Returns an ``xarray.Dataset``: ``unwrapped`` (pair, y, x) radians, ``true_velocity`` (y, x) m/yr,
-    ``true_displacement`` (date, y, x) m relative to the first date; ``pairs`` as (reference,
-    secondary) coordinates ``ref``/``sec`` on the pair dimension.
+    ``decorrelated`` (a (y, x) window) makes a patch like vegetation or wet snow: there, every pair longer
+    than the shortest has coherence 0.15, phase noise of the variance that coherence has with ``looks``
+    looks, and every other one a +2π unwrapping error; the shortest pairs keep coherence 0.8 and its noise.
+
+    Returns an ``xarray.Dataset``: ``unwrapped`` (pair, y, x) radians, ``coherence`` (pair, y, x; 0.8 outside
+    the patch), ``true_velocity`` (y, x) m/yr, ``true_displacement`` (date, y, x) m relative to the first
+    date; ``pairs`` as (reference, secondary) coordinates ``ref``/``sec`` on the pair dimension.
     """
     import xarray as xr
+
+    from pangeoctl.geo.insar import phase_variance
 
     rng = np.random.default_rng(seed)
     ny, nx = shape
@@ -61,11 +69,21 @@ def insar_stack(
     ref = np.array([i for i, _ in pairs])
     sec = np.array([j for _, j in pairs])
     ifg = (phase[sec] - phase[ref]) + (atmos[sec] - atmos[ref])
+    coherence = np.full(ifg.shape, 0.8, dtype=np.float32)
+    if decorrelated is not None:
+        short = (sec - ref) == (sec - ref).min()
+        patch = ifg[:, decorrelated[0], decorrelated[1]]
+        coh = np.where(short[:, None, None], 0.8, 0.15).astype(np.float32) * np.ones_like(patch, dtype=np.float32)
+        patch += rng.standard_normal(patch.shape) * np.sqrt(phase_variance(coh, looks))
+        patch[~short] += 2 * np.pi * (np.arange((~short).sum()) % 8 == 0)[:, None, None]
+        ifg[:, decorrelated[0], decorrelated[1]] = patch
+        coherence[:, decorrelated[0], decorrelated[1]] = coh
     bad = rng.random(ifg.shape) < unwrap_error_fraction
     ifg[bad] = np.nan
     return xr.Dataset(
         {
             "unwrapped": (("pair", "y", "x"), ifg.astype(np.float32)),
+            "coherence": (("pair", "y", "x"), coherence),
             "true_velocity": (("y", "x"), velocity),
             "true_displacement": (("date", "y", "x"), disp),
         },
