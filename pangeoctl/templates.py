@@ -1,10 +1,11 @@
-"""The commented pangeo.yaml that ``init`` writes. Comments teach; values are the defaults of config.py."""
+"""The commented pangeo.yaml that ``init`` writes. Comments teach; values are the defaults of pangeoctl.config."""
 
 from __future__ import annotations
 
 import json
 
-from pangeoctl.config import DEFAULT_IMAGE, DEFAULT_MACHINES
+from pangeoctl.config import DEFAULT_IMAGE, DEFAULT_MACHINES, Hub
+from pangeoctl.kube_versions import DEFAULT as KUBERNETES_DEFAULT
 
 
 class InitError(ValueError):
@@ -14,6 +15,27 @@ class InitError(ValueError):
 def _q(v: str) -> str:
     return json.dumps(v)
 
+
+def _profile_line(p: object) -> str:
+    from pangeoctl.config import Profile
+    from pangeoctl.units import format_memory
+
+    assert isinstance(p, Profile)
+    default = ", default: true" if p.default else ""
+    return f"    - {{name: {p.name}, description: {json.dumps(p.description, ensure_ascii=False)}, cpu: {p.cpu:g}, memory: {format_memory(p.memory)}{default}}}"
+
+
+# kind's node is this computer and minikube's is 4 CPU / 8 GB that also run the control plane: the default
+# sizes (8 and 24 GB servers, 16 GB workers) can never be scheduled there.
+_SMALL_PROFILES = [
+    '    - {name: Small, description: "1 CPU, 2 GB", cpu: 1, memory: 2G, default: true}',
+    '    - {name: Medium, description: "2 CPU, 4 GB", cpu: 2, memory: 4G}',
+]
+_SMALL_OPTIONS = ["    worker_cores: [1]", "    worker_memory: [1G, 2G]"]
+_SMALL = {
+    "kind": {"profiles": _SMALL_PROFILES[:1], "options": _SMALL_OPTIONS},
+    "minikube": {"profiles": _SMALL_PROFILES, "options": _SMALL_OPTIONS},
+}
 
 _LOCATION_NEEDS = {
     "gcp": ("project", "region"),
@@ -30,6 +52,9 @@ def init_text(
     if missing:
         flags = " ".join(f"--{m.replace('_', '-')} …" for m in missing)
         raise InitError(f"--cloud {cloud} needs {flags}")
+    github = cloud not in _SMALL or bool(github_orgs)
+    if github and cloud != "local" and not domain:
+        raise InitError(f"--cloud {cloud} with GitHub login needs --domain (GitHub calls the hub back at https://DOMAIN/hub/oauth_callback)")
     out = [
         f"# pangeo.yaml — the {name} Pangeo platform. Check it with `pangeoctl validate`,",
         "# preview with `pangeoctl render -o rendered/` or `pangeoctl up --dry-run`, deploy with `pangeoctl up`.",
@@ -64,7 +89,7 @@ def init_text(
         m = DEFAULT_MACHINES[cloud]
         out += [
             "cluster:",
-            '  kubernetes_version: "1.33"',
+            f'  kubernetes_version: "{KUBERNETES_DEFAULT}"',
             "  pools:                      # max_nodes is the hard cap on what each pool can cost",
             f"    core:   {{machine_type: {m['core']}, min_nodes: 1, max_nodes: 2}}     # hub, proxy, gateway — always on",
             f"    user:   {{machine_type: {m['user']}, min_nodes: 0, max_nodes: 10}}    # notebooks + Dask schedulers",
@@ -74,7 +99,7 @@ def init_text(
     out += ["hub:"]
     if domain:
         out += [f"  domain: {domain}", "  https:", f"    contact_email: {email or 'admin@' + domain}"]
-    if cloud in ("local", "kind", "minikube") and not github_orgs:
+    if not github:
         out += ["  auth:", "    type: shared-password   # password generated once, kept in the state dir (mode 0600)", "    admins: [admin]"]
     else:
         orgs = github_orgs or ["your-github-org"]
@@ -86,17 +111,14 @@ def init_text(
             f"    allowed_organizations: [{', '.join(orgs)}]   # org, or org:team",
             "    admins: []",
         ]
+    out += ["  profiles:"] + (_SMALL[cloud]["profiles"] if cloud in _SMALL else [_profile_line(p) for p in Hub().profiles])
     out += [
-        "  profiles:",
-        '    - {name: Small, description: "2 CPU, 8 GB — drive Dask clusters", cpu: 2, memory: 8G, default: true}',
-        '    - {name: Large, description: "3.5 CPU, 28 GB — in-memory work", cpu: 3.5, memory: 28G}',
         "  home_storage: 10G",
         "  cull_idle: 1h             # idle servers stop; homes stay",
         "",
         "dask:",
         "  options:                  # what users pick in cluster_options()",
-        "    worker_cores: [1, 2, 4]",
-        "    worker_memory: [4G, 8G, 16G]",
+        *(_SMALL[cloud]["options"] if cloud in _SMALL else ["    worker_cores: [1, 2, 4]", "    worker_memory: [4G, 8G, 16G]"]),
         "  limits:",
         "    max_cores: 64           # per cluster",
         "    max_memory: 256G",
