@@ -10,24 +10,33 @@ and pair indices :func:`pangeoctl.geo.insar.invert` needs.
 
 Each interferogram is unwrapped from its own starting pixel, so their phases differ by a constant per pair;
 :func:`pangeoctl.geo.insar.reference` removes it before the inversion.
+
+Next to each product's rasters: ``<name>.txt`` (HyP3's parameter file: ``Heading``, looks…) and
+``<name>_water_mask.tif`` (1 over land, 0 over water: the convention MintPy's ``waterMask`` reads).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from pangeoctl.geo.remote import AssetError, check_range
+from pangeoctl.geo.remote import AssetError, RangeFile, check_range
 
+# The day field has 3 or 4 digits (pairs ≥ 1000 days apart), as MintPy's prep_hyp3 parses it.
 NAME = re.compile(
-    r"(?P<stem>S1[ABCD_]{2}_(?P<ref>\d{8}T\d{6})_(?P<sec>\d{8}T\d{6})_(?P<pol>[VH]{2})[PRO](?P<days>\d{3})_INT(?P<looks>\d+)_[GW]_\w{3}_[0-9A-F]{4})"
+    r"(?P<stem>S1[ABCD_]{2}_(?P<ref>\d{8}T\d{6})_(?P<sec>\d{8}T\d{6})_(?P<pol>[VH]{2})[PRO](?P<days>\d{3,4})_INT(?P<looks>\d+)_[GW]_\w{3}_[0-9A-F]{4})"
 )
-PHASE, COHERENCE = "_unw_phase.tif", "_corr.tif"
+PHASE, COHERENCE, WATER = "_unw_phase.tif", "_corr.tif", "_water_mask.tif"
+# HyP3 multilooking by product pixel size (INSAR_GAMMA product guide): INT80 = 20×4 looks, INT40 = 10×2.
+LOOKS = {80: (20, 4), 40: (10, 2)}
+LOOKS_PER_INDEPENDENT_LOOK = 1.94  # Sentinel-1 IW resolution ÷ pixel size, MintPy ifgram_inversion.calc_weight_sqrt
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,56 @@ class Product:
     phase: str  # GDAL path of the unwrapped phase
     reference: np.datetime64
     secondary: np.datetime64
+    pixel_size: int = 80
 
     @property
     def coherence(self) -> str:
         return self.phase[: -len(PHASE)] + COHERENCE
+
+    @property
+    def water_mask(self) -> str:
+        return self.phase[: -len(PHASE)] + WATER
+
+    @property
+    def looks(self) -> float:
+        """Independent looks for phase-variance weights: range × azimuth looks ÷ 1.94 (MintPy's rule for S1)."""
+        rg, az = LOOKS.get(self.pixel_size, (self.pixel_size // 4, self.pixel_size // 20 or 1))
+        return rg * az / LOOKS_PER_INDEPENDENT_LOOK
+
+    def metadata(self) -> dict[str, str] | None:
+        """HyP3's ``<name>.txt`` parameter file as a dict (``Heading``, ``Range looks``…), or None when it cannot
+        be read here (absent; on s3:// it would need credentials)."""
+        import urllib.request
+
+        txt = f"{self.stem}.txt"
+        try:
+            if self.location.endswith(".zip"):
+                if self.location.startswith("s3://"):
+                    return None
+                src: Any = RangeFile(self.location) if self.location.startswith(("http://", "https://")) else open(self.location, "rb")  # noqa: SIM115
+                with src, zipfile.ZipFile(src) as z:
+                    text = z.read(f"{self.stem}/{txt}").decode()
+            else:
+                path = self.location[: -len(PHASE)] + ".txt"
+                if path.startswith("s3://"):
+                    return None
+                if path.startswith(("http://", "https://")):
+                    with urllib.request.urlopen(path, timeout=30) as r:
+                        text = r.read().decode()
+                else:
+                    with open(path) as f:
+                        text = f.read()
+        except (OSError, KeyError, urllib.error.URLError, zipfile.BadZipFile):
+            return None
+        return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
+
+    def orbit_direction(self) -> str | None:
+        """``ascending``/``descending`` from the parameter file's ``Heading`` (|heading| < 90° after wrapping to
+        (−360, 0], as MintPy's prep_hyp3 decides), or None without one."""
+        meta = self.metadata()
+        if not meta or "Heading" not in meta:
+            return None
+        return "ascending" if abs(float(meta["Heading"]) % 360 - 360) < 90 else "descending"
 
 
 def product(location: str) -> Product:
@@ -69,7 +124,7 @@ def product(location: str) -> Product:
     t = [np.datetime64(f"{s[:4]}-{s[4:6]}-{s[6:8]}T{s[9:11]}:{s[11:13]}:{s[13:15]}", "s") for s in (m["ref"], m["sec"])]
     if t[1] <= t[0]:
         raise ValueError(f"{name}: the secondary acquisition is not after the reference")
-    return Product(stem, location, phase, t[0], t[1])
+    return Product(stem, location, phase, t[0], t[1], int(m["looks"]))
 
 
 def acquisition_dates(products: Sequence[Product], tolerance_s: int = 600) -> np.ndarray:
@@ -84,8 +139,11 @@ def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: in
     string a glob or a folder (its ``*_unw_phase.tif``, else its ``*.zip``).
 
     Returns ``unwrapped`` (pair, y, x) radians (HyP3's nodata 0 → NaN), ``coherence`` (pair, y, x) when
-    asked for, coordinates ``date`` (acquisitions), ``ref``/``sec`` (date indices per pair), ``product``
-    (name stems), ``x``/``y`` and the CRS. Products are cut to the area they all cover; they must share a
+    asked for (its ``looks`` attribute: independent looks, for variance weights), ``water_mask`` (y, x; True
+    over land, as MintPy reads it) when the products carry one, coordinates ``date`` (acquisitions),
+    ``ref``/``sec`` (date indices per pair), ``product`` (name stems), ``x``/``y``, the CRS, and the attribute
+    ``orbit_direction`` read from the parameter files. Ascending and descending products (different
+    geometries: their LOS differ) in one stack are refused. Products are cut to the area they all cover; they must share a
     CRS and a pixel grid (HyP3 products of one frame do). ``chunks`` is the side of the image chunks: the
     inversion holds one chunk of every pair at once, ``pairs × chunks² × 4`` bytes (twice with coherence)
     — 200 MB for 100 pairs at 512.
@@ -118,6 +176,14 @@ def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: in
     keys = sorted(pairs)
     products = [pairs[k] for k in keys]
     check_range(products[0].location, forbidden_hint="HyP3 download URLs expire: list the job's files again, or copy them to your bucket")
+    with ThreadPoolExecutor(8) as pool:
+        directions = list(pool.map(Product.orbit_direction, products))
+    seen = {d: next(p.stem for p, dd in zip(products, directions, strict=True) if dd == d) for d in ("ascending", "descending") if d in directions}
+    if len(seen) > 1:
+        raise ValueError(
+            f"the products mix ascending ({seen['ascending']}) and descending ({seen['descending']}) passes: their lines of sight differ, "
+            "so one SBAS stack cannot hold both — invert each pass on its own"
+        )
 
     def open_one(path: str, what: str) -> Any:
         try:
@@ -156,8 +222,18 @@ def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: in
     if coherence:
         cohs = [cut(open_one(p.coherence, "coherence"), p.stem) for p in products]
         variables["coherence"] = xr.concat([d.assign_coords(x=grid.x, y=grid.y) for d in cohs], dim="pair").astype("float32")
+        variables["coherence"].attrs = {"units": "1", "looks": products[0].looks}
+    try:  # one water mask serves the frame (it comes from a global land/water map, not from the pair)
+        water = open_one(products[0].water_mask, "water mask")
+    except AssetError:
+        water = None
+    if water is not None:
+        variables["water_mask"] = (cut(water, products[0].stem).assign_coords(x=grid.x, y=grid.y) == 1).assign_attrs(
+            long_name="land (True) / water (False), HyP3's water mask"
+        )
     ds = xr.Dataset(
         variables,
         coords={"date": dates, "ref": ("pair", ref), "sec": ("pair", sec), "product": ("pair", [p.stem for p in products])},
+        attrs={"orbit_direction": next((d for d in directions if d), "unknown")},
     )
     return ds.rio.write_crs(grid.rio.crs)

@@ -102,8 +102,12 @@ def hyp3_products(
     offset_rad: float = 3.0,
     as_zip: bool = False,
     seed: int = 0,
+    heading: float = 346.0,
+    water: tuple[slice, slice] | None = None,
 ) -> list[Any]:
-    """Write an ``insar_stack`` as ASF HyP3 ``INSAR_GAMMA`` products: ``<name>_unw_phase.tif`` + ``<name>_corr.tif``.
+    """Write an ``insar_stack`` as ASF HyP3 ``INSAR_GAMMA`` products: ``<name>_unw_phase.tif``, ``<name>_corr.tif``,
+    ``<name>_water_mask.tif`` (1 land, 0 water: the (y, x) window ``water`` of the stack) and the parameter
+    file ``<name>.txt`` (``Heading`` in degrees: ~346 ascending, ~194 descending for Sentinel-1).
 
     Like the real ones: named after the pair (acquisition times a few seconds apart between products),
     float32 COGs on a UTM grid at ``resolution`` metres with nodata 0, each product covering the stack's
@@ -127,7 +131,7 @@ def hyp3_products(
     for k, (i, j) in enumerate(zip(stack.ref.values, stack.sec.values, strict=True)):
         t0, t1 = (times[d] + np.timedelta64(int(rng.integers(-3, 4)), "s") for d in (i, j))
         days = int((times[j] - times[i]) / np.timedelta64(1, "D"))
-        stem = f"S1AA_{_stamp(t0)}_{_stamp(t1)}_VVP{days:03d}_INT80_G_ueF_{rng.integers(0, 16**4):04X}"
+        stem = f"S1AA_{_stamp(t0)}_{_stamp(t1)}_VVP{days:03d}_INT{int(resolution)}_G_ueF_{rng.integers(0, 16**4):04X}"
         top, left, bottom, right = (0, 0, 0, 0) if k == 0 else rng.integers(0, 4, 4)
         phase = np.full((ny + top + bottom, nx + left + right), np.nan, dtype=np.float32)
         phase[top : top + ny, left : left + nx] = stack.unwrapped.values[k] + rng.uniform(-offset_rad, offset_rad)
@@ -136,11 +140,19 @@ def hyp3_products(
         transform = from_origin(origin[0] - left * resolution, origin[1] + top * resolution, resolution, resolution)
         folder = out / stem if as_zip else out
         folder.mkdir(exist_ok=True)
-        for suffix, data in (("_unw_phase.tif", np.nan_to_num(phase, nan=0.0)), ("_corr.tif", coh)):
-            profile = {"driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": "float32"}
-            profile |= {"crs": f"EPSG:{epsg}", "transform": transform, "nodata": 0, "blocksize": 256, "compress": "deflate"}
+        land = np.ones(phase.shape, dtype=np.uint8)
+        if water is not None:
+            land[top : top + ny, left : left + nx][water] = 0
+        for suffix, data in (("_unw_phase.tif", np.nan_to_num(phase, nan=0.0)), ("_corr.tif", coh), ("_water_mask.tif", land)):
+            profile = {"driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": data.dtype.name}
+            profile |= {"crs": f"EPSG:{epsg}", "transform": transform, "blocksize": 256, "compress": "deflate"}
+            profile |= {"nodata": 0} if suffix != "_water_mask.tif" else {}
             with rasterio.open(folder / f"{stem}{suffix}", "w", **profile) as dst:
                 dst.write(data, 1)
+        (folder / f"{stem}.txt").write_text(
+            f"Reference Granule: S1A_IW_SLC__1SDV_{_stamp(t0)}_SYNTH\nSecondary Granule: S1A_IW_SLC__1SDV_{_stamp(t1)}_SYNTH\n"
+            f"Heading: {heading + rng.uniform(-0.5, 0.5):.6f}\nRange looks: 20\nAzimuth looks: 4\nBaseline: 0\n"
+        )
         if as_zip:
             with zipfile.ZipFile(out / f"{stem}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
                 for f in sorted(folder.iterdir()):

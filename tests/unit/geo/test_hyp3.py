@@ -117,3 +117,37 @@ def test_bad_product_sets_are_refused_with_the_reason(stack, tmp_path):
         hyp3.open_stack([str(paths[0]), str(broken)])
     with served(tmp_path / "a") as url, pytest.raises(AssetError, match="answered 404"):
         hyp3.open_stack([f"{url}/{NAME}_unw_phase.tif"])
+
+
+# ------------------------------------------------------------------ issue 16
+
+
+def test_pairs_1000_days_apart_or_more_parse():
+    p = hyp3.product("S1AA_20170101T070700_20200105T070658_VVP1099_INT40_G_ueF_74C2_unw_phase.tif")
+    assert (str(p.reference)[:10], str(p.secondary)[:10]) == ("2017-01-01", "2020-01-05")
+    assert p.looks == pytest.approx(10 * 2 / 1.94)  # INT40: 10×2 looks, MintPy's 1.94 per independent look
+    assert hyp3.product(f"{NAME}_unw_phase.tif").looks == pytest.approx(80 / 1.94)
+
+
+def test_ascending_and_descending_products_are_refused_together(stack, tmp_path):
+    asc = sample_data.hyp3_products(tmp_path / "asc", stack, seed=12)
+    desc = sample_data.hyp3_products(tmp_path / "desc", stack, heading=194.0, seed=13)
+    assert hyp3.open_stack([str(p) for p in asc]).attrs["orbit_direction"] == "ascending"
+    with pytest.raises(ValueError, match=r"mix ascending \(S1AA_.*\) and descending \(S1AA_.*\) passes: .*invert each pass on its own"):
+        hyp3.open_stack([str(p) for p in asc[:5]] + [str(p) for p in desc[5:]])
+    # Inside zips read over HTTP too: the parameter files come out of the archives with range requests.
+    zips = sample_data.hyp3_products(tmp_path / "z", stack, heading=194.0, as_zip=True, seed=14)
+    with served(tmp_path / "z") as url:
+        assert hyp3.open_stack([f"{url}/{p.name}" for p in zips], coherence=False).attrs["orbit_direction"] == "descending"
+
+
+def test_the_water_mask_is_read_and_masks_the_inversion(stack, tmp_path):
+    water = (slice(0, 12), slice(30, 48))  # a lake in the north-east corner
+    paths = sample_data.hyp3_products(tmp_path, stack, water=water, seed=15)
+    ds = hyp3.open_stack([str(p) for p in paths])
+    assert ds.coherence.attrs["looks"] == pytest.approx(80 / 1.94)
+    land = ds.water_mask.values
+    assert not land[water].any() and land.sum() == land.size - 12 * 18
+    phase, _ = insar.reference(ds.unwrapped, coherence=ds.coherence)
+    out = insar.invert(phase, _pairs(ds), ds.date.values, coherence=ds.coherence, mask=ds.water_mask)
+    assert bool(out.velocity.isnull().values[water].all()) and bool(out.velocity.notnull().values[20:, :20].all())
