@@ -57,6 +57,7 @@ class Estimate:
     per_user_hour: float = 0.0
     per_dask_core_hour: float = 0.0
     source: str = ""
+    notes: list[str] = field(default_factory=list)  # what the numbers leave out or assume (GPUs, spot types, NAT data)
 
     @property
     def idle(self) -> float:
@@ -92,7 +93,12 @@ def estimate(cfg: Config, *, users: int = 10, hours_per_week: float = 10, dask_c
     core = pools["core"]
     core_h = hourly(cfg.cloud, core.machine_type or "", core.spot)
     est.lines.append(
-        Line("always-on", "core pool", core.min_nodes * core_h * HOURS_PER_MONTH, f"{core.min_nodes} × {core.machine_type} at ${core_h:.4f}/h")
+        Line(
+            "always-on",
+            "core pool",
+            core.min_nodes * core_h * HOURS_PER_MONTH,
+            f"{core.min_nodes} × {core.machine_type} at ${core_h:.4f}/h{_regional(cfg, core.min_nodes)}",
+        )
     )
     est.lines.append(Line("always-on", "load balancer", t["load_balancer"] * HOURS_PER_MONTH, f"${t['load_balancer']}/h"))
     idle_disks = sum(p.min_nodes * p.disk_gb for p in pools.values())
@@ -103,9 +109,15 @@ def estimate(cfg: Config, *, users: int = 10, hours_per_week: float = 10, dask_c
             h = hourly(cfg.cloud, pool.machine_type or "", pool.spot)
             est.lines.append(
                 Line(
-                    "always-on", f"{name} pool minimum", pool.min_nodes * h * HOURS_PER_MONTH, f"min_nodes {pool.min_nodes} — set 0 to scale to zero"
+                    "always-on",
+                    f"{name} pool minimum",
+                    pool.min_nodes * h * HOURS_PER_MONTH,
+                    f"min_nodes {pool.min_nodes}{_gpus(cfg.cloud, pool.machine_type or '')}{_regional(cfg, pool.min_nodes)} — set 0 to scale to zero",
                 )
             )
+    if cfg.cloud == "aws":
+        _aws_network(cfg, est)
+    est.notes += _pool_notes(cfg)
 
     user = pools["user"]
     shape = machines.lookup(cfg.cloud, user.machine_type or "")
@@ -136,6 +148,73 @@ def estimate(cfg: Config, *, users: int = 10, hours_per_week: float = 10, dask_c
     home_gb = users * cfg.hub.home_storage / GIB
     est.lines.append(Line("usage", "home directories", home_gb * t["disk_gb_month"], f"{users} × {cfg.hub.home_storage / GIB:g} GB"))
     return est
+
+
+def _regional(cfg: Config, total: int) -> str:
+    """How a GKE regional pool's count reads: totals over its zones (gcloud takes counts per zone)."""
+    if cfg.cloud != "gcp":
+        return ""
+    from pangeoctl.clouds.gcp import zones
+
+    n = zones(cfg)
+    if n == 1:
+        return ""
+    per_zone = -(-total // n)
+    start = f"; {per_zone * n} at creation ({per_zone} per zone), autoscaled down to {total}" if per_zone * n != total else ""
+    return f" in total over {n} zones{start}"
+
+
+def _gpus(cloud: str, machine_type: str) -> str:
+    g = machines.lookup(cloud, machine_type).gpus
+    return f" ({g} GPU{'s' if g > 1 else ''} each)" if g else ""
+
+
+def _aws_network(cfg: Config, est: Estimate) -> None:
+    """EKS's VPC: NAT gateways for private nodes (aws.nat), or public IPv4 addresses on every node without one."""
+    from pangeoctl.clouds.aws import nat_gateways, nat_mode
+
+    t = prices()["aws"]
+    n = nat_gateways(cfg)
+    if n:
+        est.lines.append(
+            Line(
+                "always-on",
+                "NAT gateway",
+                n * t["nat_gateway"] * HOURS_PER_MONTH,
+                f"{n} × ${t['nat_gateway']}/h (aws.nat: {nat_mode(cfg)}) plus ${t['nat_gb']}/GB the nodes pull through it",
+            )
+        )
+        est.notes.append(
+            f"NAT data: every image pull and every byte read from outside the VPC passes the NAT gateway at ${t['nat_gb']}/GB "
+            "(a 5 GB user image on 10 new nodes is ~$2.25); S3 in the same region is free through a gateway endpoint"
+        )
+    else:
+        nodes = sum(p.min_nodes for p in cfg.pools().values())
+        est.lines.append(
+            Line(
+                "always-on", "node public IPs", nodes * t["ip"] * HOURS_PER_MONTH, f"aws.nat: none — {nodes} idle node(s) × ${t['ip']}/h public IPv4"
+            )
+        )
+
+
+def _pool_notes(cfg: Config) -> list[str]:
+    from pangeoctl.clouds.base import spot_types
+
+    out = []
+    for name, pool in cfg.pools().items():
+        shape = machines.lookup(cfg.cloud, pool.machine_type or "")
+        if shape.gpus:
+            out.append(
+                f"{name} pool: up to {pool.max_nodes} × {pool.machine_type} with {shape.gpus} GPU{'s' if shape.gpus > 1 else ''} each "
+                f"= {pool.max_nodes * shape.gpus} GPUs at ${hourly(cfg.cloud, pool.machine_type or '', pool.spot):.2f}/node-hour"
+            )
+        types = spot_types(cfg.cloud, pool.machine_type or "", pool.spot)
+        if len(types) > 1:
+            out.append(
+                f"{name} pool (spot) uses {', '.join(types)}: equivalent types keep it scaling when one runs out of spot capacity; "
+                "their spot prices differ by type and day, so expect ±20 % around the estimate"
+            )
+    return out
 
 
 def warnings(cfg: Config) -> list[Problem]:

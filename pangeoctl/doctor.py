@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pangeoctl import clouds
@@ -18,6 +19,9 @@ VERSION = {
     "kubectl": ("kubectl", "version", "--client"),
     "helm": ("helm", "version", "--short"),
 }
+# Oldest versions that work with what pangeoctl runs (tool → (minimum, why)); Helm 4 is fine.
+MINIMUM = {"helm": ((3, 13), "Helm ≥ 3.13 or Helm 4 — https://helm.sh/docs/intro/install/")}
+
 LOGIN = {
     "gcloud": (("gcloud", "auth", "list", "--filter=status:ACTIVE", "--format=value(account)"), "gcloud auth login"),
     "aws": (("aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"), "aws sso login (or aws configure)"),
@@ -50,11 +54,25 @@ def doctor(runner: Runner, cloud: str | None = None) -> list[Check]:
             continue
         res = runner.run(Command(VERSION.get(tool, (tool, "--version")), why=f"{tool} version"), check=False)
         check = Check(tool, True, (res.stdout.strip().splitlines() or [""])[0][:60])
+        if tool in MINIMUM:
+            check.fix = too_old(tool, check.version) or ""
         if tool in LOGIN:
             argv, how = LOGIN[tool]
             who = runner.run(Command(argv, why=f"{tool} login"), check=False)
             check.login = who.stdout.strip().splitlines()[0] if who.returncode == 0 and who.stdout.strip() else ""
-            if not check.login:
+            if not check.login and not check.fix:
                 check.fix = f"not logged in: {how}"
         out.append(check)
     return out
+
+
+def too_old(tool: str, version: str) -> str | None:
+    """The fix when ``version`` (as the tool prints it, e.g. ``v3.12.3+g3a31588``) is below what pangeoctl needs."""
+    minimum, need = MINIMUM[tool]
+    m = re.search(r"v?(\d+)\.(\d+)", version)
+    if m is None:
+        return f"could not read the {tool} version ({version!r}): pangeoctl needs {need}"
+    have = (int(m.group(1)), int(m.group(2)))
+    if have < minimum:
+        return f"{tool} {m.group(1)}.{m.group(2)} is too old: pangeoctl needs {need}"
+    return None

@@ -1,37 +1,70 @@
 """EKS through ``eksctl`` with a rendered ``ClusterConfig``, plus what EKS lacks out of the box: the
-cluster-autoscaler (with scale-from-zero tags), a default gp3 StorageClass for home volumes, and Calico to
-enforce NetworkPolicies."""
+cluster-autoscaler (its own IAM role, scale-from-zero tags), a default gp3 StorageClass that tags its volumes,
+Calico to enforce NetworkPolicies, and the NVIDIA device plugin on a GPU pool.
+
+Home volumes are zonal EBS disks: the core pool (hub database) sits in one zone and every user-facing pool
+(user, gpu) is one node group per zone, so the autoscaler can always add a node in the zone of the volume a
+pending pod needs (cluster-autoscaler's AWS FAQ; ``balance-similar-node-groups`` keeps the groups even).
+Pods cannot read the node's credentials: IMDS hop limit 1 (``disablePodIMDS``), and the autoscaler and the
+EBS driver get their own roles through IRSA.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.clouds.base import ClusterHandle, OwnKubeconfig
-from pangeoctl.config import Config
+from pangeoctl.clouds.base import (
+    STORAGE_CLASS,
+    ClusterHandle,
+    Leftover,
+    LeftoverQuery,
+    ObservedPool,
+    OwnKubeconfig,
+    PoolChange,
+    diff_pool,
+    monthly,
+    nvidia_device_plugin,
+    rows,
+    spot_types,
+    storage_class,
+    tags,
+)
+from pangeoctl.config import Config, Pool
 from pangeoctl.render.placement import PLACEMENT, pool_taints
 from pangeoctl.runner import Command, Stdin
 
 AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
 AUTOSCALER_CHART_VERSION = "9.50.1"
+AUTOSCALER_SA = "cluster-autoscaler"
 # The VPC CNI enforces no NetworkPolicy by default, and with its policy agent on it skips pods without
 # ownerReferences — JupyterHub's user pods have none. Calico in policy-only mode (EKS provider, Amazon VPC
 # networking kept) enforces the hub's and the Dask pods' policies.
 CALICO_CHART_REPO = "https://docs.tigera.io/calico/charts"
 CALICO_CHART_VERSION = "v3.31.0"
 
-GP3_STORAGECLASS = """apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: gp3
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: ebs.csi.aws.com
-volumeBindingMode: WaitForFirstConsumer
-allowVolumeExpansion: true
-parameters:
-  type: gp3
-"""
+# aws.nat (config) → eksctl's vpc.nat.gateway. "none": nodes sit in public subnets with public IPs.
+NAT = {"single": "Single", "highly-available": "HighlyAvailable", "none": "Disable"}
+ZONAL_ROLES = ("user", "gpu")  # pods that mount home volumes
+
+
+def nat_mode(cfg: Config) -> str:
+    # FIXME: read cfg.aws.nat directly once the config helper's field lands.
+    return str(getattr(cfg.aws, "nat", "single") or "single")
+
+
+def zones(cfg: Config) -> list[str]:
+    """The availability zones the cluster uses: ``aws.zones`` when set, else the region's a, b and c."""
+    assert cfg.aws is not None
+    given = getattr(cfg.aws, "zones", None)
+    return list(given) if given else [f"{cfg.aws.region}{s}" for s in "abc"]
+
+
+def nat_gateways(cfg: Config) -> int:
+    """How many NAT gateways eksctl creates (each ~$33/month plus data)."""
+    mode = nat_mode(cfg)
+    return 0 if mode == "none" else len(zones(cfg)) if mode == "highly-available" else 1
 
 
 class AWSCloud(OwnKubeconfig):
@@ -46,41 +79,74 @@ class AWSCloud(OwnKubeconfig):
             env["KUBECONFIG"] = str(handle.kubeconfig)
         return env
 
+    def groups(self, cfg: Config) -> list[tuple[str, str, Pool, list[str] | None, int, int]]:
+        """(name, role, pool, zones or None for all, min, max) of every node group.
+
+        Zonal roles get one group per zone with ``max_nodes`` shared out (the sum stays the cap) and
+        ``min_nodes`` on the first zone; the core pool stays in the first zone with the hub's volume.
+        """
+        out: list[tuple[str, str, Pool, list[str] | None, int, int]] = []
+        zs = zones(cfg)
+        for role, pool in cfg.pools().items():
+            if role in ZONAL_ROLES:
+                n = len(zs)
+                for i, z in enumerate(zs):
+                    share = pool.max_nodes // n + (1 if i < pool.max_nodes % n else 0)
+                    lo = pool.min_nodes if i == 0 else 0
+                    out.append((f"{role}-{z}", role, pool, [z], lo, max(share, lo, 1)))
+            elif role == "core":
+                out.append((role, role, pool, [zs[0]], pool.min_nodes, pool.max_nodes))
+            else:
+                out.append((role, role, pool, None, pool.min_nodes, pool.max_nodes))
+        return out
+
     def spec(self, cfg: Config) -> tuple[str, dict[str, Any]]:
         assert cfg.aws is not None
+        private = nat_mode(cfg) != "none"
         groups = []
-        for name, pool in cfg.pools().items():
-            labels = dict(PLACEMENT[name].labels)
-            taints = pool_taints("aws", name, pool.spot)
+        for name, role, pool, zs, lo, hi in self.groups(cfg):
+            labels = dict(PLACEMENT[role].labels)
+            taints = pool_taints("aws", role, pool.spot)
             # Scale-from-zero: the autoscaler must know a node's labels and taints before one exists.
-            tags = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in labels.items()}
-            tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{t.key}": f"{t.value}:{t.effect}" for t in taints})
-            tags.update({"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cfg.name}": "owned"})
-            groups.append(
-                {
-                    "name": name,
-                    "instanceTypes": [pool.machine_type],
-                    "spot": pool.spot,
-                    "minSize": pool.min_nodes,
-                    "maxSize": pool.max_nodes,
-                    "desiredCapacity": pool.min_nodes,
-                    "volumeSize": pool.disk_gb,
-                    "labels": labels,
-                    "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in taints],
-                    "tags": tags,
-                    "propagateASGTags": True,
-                    "iam": {"withAddonPolicies": {"autoScaler": True, "ebs": True}},
-                }
-            )
+            asg_tags = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in labels.items()}
+            asg_tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{t.key}": f"{t.value}:{t.effect}" for t in taints})
+            asg_tags.update({"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cfg.name}": "owned", **tags(cfg)})
+            group: dict[str, Any] = {
+                "name": name,
+                # spot: several equivalent types, so one type's spot capacity running out does not stop scaling
+                "instanceTypes": list(spot_types("aws", pool.machine_type or "", pool.spot)),
+                "spot": pool.spot,
+                "minSize": lo,
+                "maxSize": hi,
+                "desiredCapacity": lo,
+                "volumeSize": pool.disk_gb,
+                "labels": labels,
+                "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in taints],
+                "tags": asg_tags,
+                "propagateASGTags": True,
+                "privateNetworking": private,
+                # IMDSv2 only, hop limit 1: pods (one hop further) cannot reach the node's credentials
+                "disableIMDSv1": True,
+                "disablePodIMDS": True,
+            }
+            if zs is not None:
+                group["availabilityZones"] = zs
+            groups.append(group)
         return "cluster.yaml", {
             "apiVersion": "eksctl.io/v1alpha5",
             "kind": "ClusterConfig",
-            "metadata": {"name": cfg.name, "region": cfg.aws.region, "version": cfg.cluster.kubernetes_version, "tags": {"pangeoctl": cfg.name}},
+            "metadata": {"name": cfg.name, "region": cfg.aws.region, "version": cfg.cluster.kubernetes_version, "tags": tags(cfg)},
             # EXTENDED support bills six times the control plane once a version ages out.
             "upgradePolicy": {"supportType": "STANDARD"},
-            "iam": {"withOIDC": True},
+            "availabilityZones": zones(cfg),
+            "vpc": {"nat": {"gateway": NAT[nat_mode(cfg)]}},
+            "iam": {
+                "withOIDC": True,
+                # IRSA: the autoscaler's own role (node roles get no autoscaling rights)
+                "serviceAccounts": [{"metadata": {"name": AUTOSCALER_SA, "namespace": "kube-system"}, "wellKnownPolicies": {"autoScaler": True}}],
+            },
             "addons": [
-                {"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}},
+                {"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}},  # IRSA role for the driver
                 {"name": "vpc-cni"},
                 {"name": "coredns"},
                 {"name": "kube-proxy"},
@@ -88,9 +154,17 @@ class AWSCloud(OwnKubeconfig):
             "managedNodeGroups": groups,
         }
 
+    def versions_probe(self, cfg: Config) -> Command | None:
+        assert cfg.aws is not None
+        return Command(
+            ("aws", "eks", "describe-cluster-versions", "--region", cfg.aws.region, "--output", "json"),
+            why="Kubernetes versions EKS offers",
+            env=self._env(cfg),
+        )
+
     def create(self, cfg: Config, spec_path: Path, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None
-        region = ["--region", cfg.aws.region]
+        region = ("--region", cfg.aws.region)
         cmds = []
         if cfg.aws.account:
             cmds.append(
@@ -103,17 +177,29 @@ class AWSCloud(OwnKubeconfig):
             )
         cmds.append(
             Command(
-                ("eksctl", "create", "cluster", "-f", str(spec_path), "--kubeconfig", str(handle.kubeconfig)),
-                why="create the EKS cluster and node groups",
+                ("eksctl", "create", "cluster", "-f", str(spec_path), "--without-nodegroup", "--kubeconfig", str(handle.kubeconfig)),
+                why="create the EKS cluster",
                 env=self._env(cfg),
                 unless=("eksctl", "get", "cluster", "--name", cfg.name, *region),
             )
         )
+        for name, *_ in self.groups(cfg):
+            cmds.append(self._create_group(cfg, spec_path, name))
         return cmds
+
+    def _create_group(self, cfg: Config, spec_path: Path, name: str) -> Command:
+        assert cfg.aws is not None
+        return Command(
+            ("eksctl", "create", "nodegroup", "-f", str(spec_path), "--include", name),
+            why=f"add the {name} node group",
+            env=self._env(cfg),
+            unless=("eksctl", "get", "nodegroup", "--cluster", cfg.name, "--region", cfg.aws.region, "--name", name),
+        )
 
     def credentials(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None
-        return [
+        sc = storage_class("ebs.csi.aws.com", {"type": "gp3", "tagSpecification_1": f"pangeoctl={cfg.name}"}, default=True)
+        cmds = [
             Command(
                 ("eksctl", "utils", "write-kubeconfig", "--cluster", cfg.name, "--region", cfg.aws.region, "--kubeconfig", str(handle.kubeconfig)),
                 why="write the kubeconfig",
@@ -121,8 +207,8 @@ class AWSCloud(OwnKubeconfig):
             ),
             Command(
                 ("kubectl", *handle.kubectl(), "apply", "-f", "-"),
-                why="default gp3 StorageClass for home volumes",
-                stdin=Stdin("StorageClass gp3 (default)", lambda: GP3_STORAGECLASS),
+                why=f"default gp3 StorageClass {STORAGE_CLASS} for home volumes (tagged for this platform)",
+                stdin=Stdin(f"StorageClass {STORAGE_CLASS} (default)", lambda: sc),
                 env=self._env(cfg),
             ),
             Command(
@@ -144,12 +230,16 @@ class AWSCloud(OwnKubeconfig):
                     "--set",
                     f"awsRegion={cfg.aws.region}",
                     "--set",
+                    "rbac.serviceAccount.create=false",
+                    "--set",
+                    f"rbac.serviceAccount.name={AUTOSCALER_SA}",
+                    "--set",
                     "extraArgs.balance-similar-node-groups=true",
                     "--set",
                     "extraArgs.skip-nodes-with-local-storage=false",
                     "--wait",
                 ),
-                why="cluster-autoscaler (EKS has none built in)",
+                why="cluster-autoscaler (EKS has none built in), with its own IAM role",
                 env=self._env(cfg),
             ),
             Command(
@@ -175,6 +265,128 @@ class AWSCloud(OwnKubeconfig):
                 env=self._env(cfg),
             ),
         ]
+        if "gpu" in cfg.pools():
+            cmds.append(nvidia_device_plugin(handle, self._env(cfg)))
+        return cmds
+
+    # ------------------------------------------------------------ re-runs: changed node groups
+
+    def pools_probe(self, cfg: Config) -> Command | None:
+        assert cfg.aws is not None
+        return Command(
+            ("eksctl", "get", "nodegroup", "--cluster", cfg.name, "--region", cfg.aws.region, "--output", "json"),
+            why="node groups as they run",
+            env=self._env(cfg),
+        )
+
+    def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None) -> list[PoolChange]:
+        """Compare ``eksctl get nodegroup -o json`` with the groups pangeo.yaml wants (by name).
+
+        eksctl reports sizes and instance types; a changed size is scaled in place, a changed type is a new
+        group (managed node groups cannot change instance types): drain and delete it, then create it again.
+        """
+        assert cfg.aws is not None
+        region = ("--region", cfg.aws.region)
+        have: dict[str, dict[str, Any]] = {g.get("Name", ""): g for g in json.loads(listing or "[]")}
+        out = []
+        wanted = self.groups(cfg)
+        for name, role, pool, _zs, lo, hi in wanted:
+            g = have.get(name)
+            if g is None:
+                continue
+            types = spot_types("aws", pool.machine_type or "", pool.spot)
+            reported = tuple(t for t in str(g.get("InstanceType", "")).split(",") if t and t != "-")
+            o = ObservedPool(name, role, reported or types, int(g.get("MinSize", lo)), int(g.get("MaxSize", hi)), pool.spot, pool.disk_gb)
+            update, replace = diff_pool(pool.model_copy(update={"min_nodes": lo, "max_nodes": hi}), o, types)
+            if replace:
+                out.append(
+                    PoolChange(
+                        name,
+                        "replace",
+                        tuple(update + replace),
+                        (
+                            Command(
+                                ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--drain", "--wait"),
+                                why=f"drain and delete the {name} node group",
+                                env=self._env(cfg),
+                            ),
+                            Command(
+                                self._create_group(cfg, spec_path or Path("cluster.yaml"), name).argv,
+                                why=f"recreate the {name} node group",
+                                env=self._env(cfg),
+                            ),
+                        ),
+                    )
+                )
+            elif update:
+                out.append(
+                    PoolChange(
+                        name,
+                        "update",
+                        tuple(update),
+                        (
+                            Command(
+                                (
+                                    "eksctl",
+                                    "scale",
+                                    "nodegroup",
+                                    "--cluster",
+                                    cfg.name,
+                                    *region,
+                                    "--name",
+                                    name,
+                                    "--nodes-min",
+                                    str(lo),
+                                    "--nodes-max",
+                                    str(hi),
+                                ),
+                                why=f"new size bounds for {name}",
+                                env=self._env(cfg),
+                            ),
+                        ),
+                    )
+                )
+        names = {w[0] for w in wanted}
+        for name in have:
+            if name and name not in names:
+                out.append(
+                    PoolChange(
+                        name,
+                        "delete",
+                        ("no longer in pangeo.yaml",),
+                        (
+                            Command(
+                                ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--drain", "--wait"),
+                                why=f"remove the {name} node group",
+                                env=self._env(cfg),
+                            ),
+                        ),
+                    )
+                )
+        return out
+
+    # ------------------------------------------------------------ HTTPS: the load balancer's name
+
+    def address_probe(self, cfg: Config, handle: ClusterHandle) -> Command | None:
+        if not cfg.hub.domain:
+            return None
+        # AWS load balancers have names, not fixed IPs: the DNS record is a CNAME to this hostname, known
+        # once the release's proxy-public Service has its load balancer (run after the install).
+        return Command(
+            (
+                "kubectl",
+                *handle.kubectl(),
+                "get",
+                "service",
+                "proxy-public",
+                "--namespace",
+                cfg.name,
+                "--output",
+                "jsonpath={.status.loadBalancer.ingress[0].hostname}",
+            ),
+            why="the hub's load balancer hostname",
+            env=self._env(cfg),
+        )
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None
@@ -187,25 +399,105 @@ class AWSCloud(OwnKubeconfig):
             )
         ]
 
-    def leftovers(self, cfg: Config) -> list[Command]:
+    def destroys_data(self, cfg: Config) -> str | None:
+        return "home and hub-database EBS volumes outlive the EKS cluster and keep billing until deleted (`down --purge` first, or delete them after `down --verify` lists them)"
+
+    # ------------------------------------------------------------ teardown: what is left, priced
+
+    def leftover_queries(self, cfg: Config) -> list[LeftoverQuery]:
         assert cfg.aws is not None
-        # Load balancers, volumes and addresses Kubernetes created carry the cluster's ownership tag.
+        region = ("--region", cfg.aws.region)
+        env = self._env(cfg)
+
+        from pangeoctl.cost import prices
+
+        def volumes(out: str) -> list[Leftover]:
+            return [Leftover("disk", r[0], r[1], monthly("aws", "disk_gb_month", float(r[2])), f"{r[2]} GB") for r in rows(out) if len(r) >= 3]
+
+        def nats(out: str) -> list[Leftover]:
+            return [
+                Leftover(
+                    "nat gateway", r[0], r[1] if len(r) > 1 else "", monthly("aws", "nat_gateway"), f"plus ${prices()['aws']['nat_gb']}/GB processed"
+                )
+                for r in rows(out)
+            ]
+
+        def tagged(out: str) -> list[Leftover]:
+            found = []
+            for arn in out.split():
+                kind = arn.split(":")[5].split("/")[0] if arn.count(":") >= 5 else arn
+                if kind == "loadbalancer":
+                    found.append(
+                        Leftover(
+                            "load balancer",
+                            arn.rsplit("/", 2)[-2] if arn.count("/") >= 2 else arn,
+                            cfg.aws.region if cfg.aws else "",
+                            monthly("aws", "load_balancer"),
+                        )
+                    )
+                elif kind == "elastic-ip":
+                    found.append(Leftover("ip", arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else "", monthly("aws", "ip")))
+                elif kind not in ("volume", "natgateway"):  # those two are listed, with sizes, by their own queries
+                    found.append(Leftover(kind, arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else ""))
+            return found
+
         return [
-            Command(
-                (
-                    "aws",
-                    "resourcegroupstaggingapi",
-                    "get-resources",
-                    "--region",
-                    cfg.aws.region,
-                    "--tag-filters",
-                    f"Key=kubernetes.io/cluster/{cfg.name},Values=owned",
-                    "--query",
-                    "ResourceTagMappingList[].ResourceARN",
-                    "--output",
-                    "text",
+            LeftoverQuery(
+                Command(
+                    (
+                        "aws",
+                        "ec2",
+                        "describe-volumes",
+                        *region,
+                        "--filters",
+                        f"Name=tag:pangeoctl,Values={cfg.name}",
+                        "--query",
+                        "Volumes[].[VolumeId,AvailabilityZone,Size]",
+                        "--output",
+                        "text",
+                    ),
+                    why="EBS volumes",
+                    env=env,
                 ),
-                why="resources tagged for this cluster",
-                env=self._env(cfg),
-            )
+                volumes,
+            ),
+            LeftoverQuery(
+                Command(
+                    (
+                        "aws",
+                        "ec2",
+                        "describe-nat-gateways",
+                        *region,
+                        "--filter",
+                        f"Name=tag:alpha.eksctl.io/cluster-name,Values={cfg.name}",
+                        "Name=state,Values=available,pending",
+                        "--query",
+                        "NatGateways[].[NatGatewayId,SubnetId]",
+                        "--output",
+                        "text",
+                    ),
+                    why="NAT gateways",
+                    env=env,
+                ),
+                nats,
+            ),
+            LeftoverQuery(
+                Command(
+                    (
+                        "aws",
+                        "resourcegroupstaggingapi",
+                        "get-resources",
+                        *region,
+                        "--tag-filters",
+                        f"Key=kubernetes.io/cluster/{cfg.name},Values=owned",
+                        "--query",
+                        "ResourceTagMappingList[].ResourceARN",
+                        "--output",
+                        "text",
+                    ),
+                    why="resources tagged for this cluster",
+                    env=env,
+                ),
+                tagged,
+            ),
         ]

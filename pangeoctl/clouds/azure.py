@@ -1,21 +1,54 @@
-"""AKS through ``az``: resource group, cluster (core pool, Cilium network policy), one pool per role."""
+"""AKS through ``az``: resource group, cluster (core pool, Cilium network policy), one pool per role (spot
+roles: one per equivalent VM size), a tagged StorageClass, the NVIDIA device plugin, a static IP for HTTPS.
+
+The node resource group is named explicitly (``node_resource_group``) so the budget can cover it: the VMs,
+disks and IPs of the cluster live there, not in the cluster's own group — and deleting the cluster deletes
+that group with every home directory in it.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.clouds.base import ClusterHandle, OwnKubeconfig
-from pangeoctl.config import Config, Pool
-from pangeoctl.render.placement import PLACEMENT
-
-# Taints we ask for; AKS adds kubernetes.azure.com/scalesetpriority=spot:NoSchedule on spot pools itself.
+from pangeoctl.clouds.base import (
+    STORAGE_CLASS,
+    ClusterHandle,
+    Leftover,
+    LeftoverQuery,
+    ObservedPool,
+    OwnKubeconfig,
+    PoolChange,
+    PoolPlan,
+    diff_pool,
+    labels_csv,
+    monthly,
+    nvidia_device_plugin,
+    rows,
+    split_pools,
+    storage_class,
+    tags,
+)
+from pangeoctl.config import Config
+from pangeoctl.render.placement import PLACEMENT, POOL_LABEL
 from pangeoctl.render.placement import pool_taints as _taints
-from pangeoctl.runner import Command
+from pangeoctl.runner import Command, Stdin
 
 
 def _requested_taints(name: str) -> list[str]:
+    # Taints we ask for; AKS adds kubernetes.azure.com/scalesetpriority=spot:NoSchedule on spot pools itself.
     return [f"{t.key}={t.value}:{t.effect}" for t in _taints("azure", name, False)]
+
+
+def node_resource_group(cfg: Config) -> str:
+    """The group AKS puts the cluster's VMs, disks, IPs and load balancer in (AKS's own default name, made explicit)."""
+    assert cfg.azure is not None
+    return f"MC_{cfg.azure.resource_group}_{cfg.name}_{cfg.azure.location}"[:80]
+
+
+def address_name(cfg: Config) -> str:
+    return f"{cfg.name}-hub"
 
 
 class AzureCloud(OwnKubeconfig):
@@ -29,36 +62,37 @@ class AzureCloud(OwnKubeconfig):
         return ["--subscription", cfg.azure.subscription, "--resource-group", cfg.azure.resource_group]
 
     @staticmethod
-    def _size(pool: Pool) -> list[str]:
-        return [
-            "--node-count",
-            str(pool.min_nodes),
-            "--enable-cluster-autoscaler",
-            "--min-count",
-            str(pool.min_nodes),
-            "--max-count",
-            str(pool.max_nodes),
-            "--node-osdisk-size",
-            str(pool.disk_gb),
-        ]
+    def _name(role: str, i: int) -> str:
+        return role if i == 0 else f"{role}{i + 1}"  # AKS pool names: lowercase letters and digits only
+
+    def pool_plans(self, cfg: Config) -> list[PoolPlan]:
+        return split_pools(cfg, "azure", self._name)
+
+    @staticmethod
+    def _bounds(p: PoolPlan) -> list[str]:
+        return ["--min-count", str(p.min_nodes), "--max-count", str(p.max_nodes)]
+
+    def _size(self, p: PoolPlan) -> list[str]:
+        return ["--node-count", str(p.min_nodes), "--enable-cluster-autoscaler", *self._bounds(p), "--node-osdisk-size", str(p.pool.disk_gb)]
 
     def spec(self, cfg: Config) -> tuple[str, dict[str, Any]]:
         assert cfg.azure is not None
         profiles = []
-        for name, pool in cfg.pools().items():
+        for p in self.pool_plans(cfg):
             profiles.append(
                 {
-                    "name": name,
-                    "mode": "System" if name == "core" else "User",
-                    "vmSize": pool.machine_type,
-                    "count": pool.min_nodes,
-                    "minCount": pool.min_nodes,
-                    "maxCount": pool.max_nodes,
+                    "name": p.name,
+                    "mode": "System" if p.role == "core" else "User",
+                    "vmSize": p.machine_type,
+                    "count": p.min_nodes,
+                    "minCount": p.min_nodes,
+                    "maxCount": p.max_nodes,
                     "enableAutoScaling": True,
-                    "osDiskSizeGB": pool.disk_gb,
-                    "scaleSetPriority": "Spot" if pool.spot else "Regular",
-                    "nodeLabels": dict(PLACEMENT[name].labels),
-                    "nodeTaints": [f"{t.key}={t.value}:{t.effect}" for t in _taints("azure", name, pool.spot)],
+                    "osDiskSizeGB": p.pool.disk_gb,
+                    "scaleSetPriority": "Spot" if p.pool.spot else "Regular",
+                    "nodeLabels": dict(PLACEMENT[p.role].labels),
+                    "nodeTaints": [f"{t.key}={t.value}:{t.effect}" for t in _taints("azure", p.role, p.pool.spot)],
+                    "tags": tags(cfg),
                 }
             )
         return "cluster.yaml", {
@@ -66,19 +100,62 @@ class AzureCloud(OwnKubeconfig):
             "name": cfg.name,
             "subscription": cfg.azure.subscription,
             "resourceGroup": cfg.azure.resource_group,
+            "nodeResourceGroup": node_resource_group(cfg),
             "location": cfg.azure.location,
             "kubernetesVersion": cfg.cluster.kubernetes_version,
             "sku": {"tier": "Free"},
             "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkDataplane": "cilium", "networkPolicy": "cilium"},
-            "tags": {"pangeoctl": cfg.name},
+            "securityProfile": {"workloadIdentity": {"enabled": True}},
+            "oidcIssuerProfile": {"enabled": True},
+            "tags": tags(cfg),
             "agentPoolProfiles": profiles,
         }
+
+    def versions_probe(self, cfg: Config) -> Command | None:
+        assert cfg.azure is not None
+        return Command(
+            ("az", "aks", "get-versions", "--subscription", cfg.azure.subscription, "--location", cfg.azure.location, "--output", "json"),
+            why="Kubernetes versions AKS offers here",
+        )
+
+    def _add_pool(self, cfg: Config, p: PoolPlan) -> Command:
+        rg = self._rg(cfg)
+        argv = [
+            "az",
+            "aks",
+            "nodepool",
+            "add",
+            *rg,
+            "--cluster-name",
+            cfg.name,
+            "--name",
+            p.name,
+            "--mode",
+            "User",
+            "--node-vm-size",
+            p.machine_type,
+            *self._size(p),
+            "--labels",
+            *[f"{k}={v}" for k, v in PLACEMENT[p.role].labels.items()],
+            "--tags",
+            *[f"{k}={v}" for k, v in tags(cfg).items()],
+        ]
+        taints = _requested_taints(p.role)
+        if taints:
+            argv += ["--node-taints", ",".join(taints)]
+        if p.pool.spot:
+            argv += ["--priority", "Spot", "--eviction-policy", "Delete", "--spot-max-price", "-1"]
+        return Command(
+            tuple(argv),
+            why=f"add the {p.name} node pool",
+            unless=("az", "aks", "nodepool", "show", *rg, "--cluster-name", cfg.name, "--name", p.name),
+        )
 
     def create(self, cfg: Config, spec_path: Path, handle: ClusterHandle) -> list[Command]:
         assert cfg.azure is not None
         rg = self._rg(cfg)
-        pools = cfg.pools()
-        core = pools["core"]
+        plans = self.pool_plans(cfg)
+        core = plans[0]
         cmds = [
             Command(
                 (
@@ -92,7 +169,7 @@ class AzureCloud(OwnKubeconfig):
                     "--location",
                     cfg.azure.location,
                     "--tags",
-                    f"pangeoctl={cfg.name}",
+                    *[f"{k}={v}" for k, v in tags(cfg).items()],
                 ),
                 why="resource group",
                 unless=("az", "group", "show", "--subscription", cfg.azure.subscription, "--name", cfg.azure.resource_group),
@@ -107,6 +184,8 @@ class AzureCloud(OwnKubeconfig):
                     cfg.name,
                     "--location",
                     cfg.azure.location,
+                    "--node-resource-group",
+                    node_resource_group(cfg),
                     "--kubernetes-version",
                     cfg.cluster.kubernetes_version,
                     "--tier",
@@ -119,84 +198,231 @@ class AzureCloud(OwnKubeconfig):
                     "cilium",
                     "--network-policy",
                     "cilium",
+                    "--enable-oidc-issuer",
+                    "--enable-workload-identity",
                     "--nodepool-name",
-                    "core",
+                    core.name,
                     "--node-vm-size",
-                    core.machine_type or "",
+                    core.machine_type,
                     *self._size(core),
                     "--nodepool-labels",
                     *[f"{k}={v}" for k, v in PLACEMENT["core"].labels.items()],
-                    "--generate-ssh-keys",
+                    # no SSH key from (or written to) the user's ~/.ssh, and no SSH into nodes at all
+                    "--no-ssh-key",
+                    "--ssh-access",
+                    "disabled",
+                    # cluster tags are copied to the node resource group's VMs, IPs and load balancer
                     "--tags",
-                    f"pangeoctl={cfg.name}",
+                    *[f"{k}={v}" for k, v in tags(cfg).items()],
                 ),
                 why="create the AKS cluster with the core pool",
                 unless=("az", "aks", "show", *rg, "--name", cfg.name),
             ),
         ]
-        for name, pool in pools.items():
-            if name == "core":
-                continue
-            argv = [
-                "az",
-                "aks",
-                "nodepool",
-                "add",
-                *rg,
-                "--cluster-name",
-                cfg.name,
-                "--name",
-                name,
-                "--mode",
-                "User",
-                "--node-vm-size",
-                pool.machine_type or "",
-                *self._size(pool),
-                "--labels",
-                *[f"{k}={v}" for k, v in PLACEMENT[name].labels.items()],
-            ]
-            taints = _requested_taints(name)
-            if taints:
-                argv += ["--node-taints", ",".join(taints)]
-            if pool.spot:
-                argv += ["--priority", "Spot", "--eviction-policy", "Delete", "--spot-max-price", "-1"]
-            cmds.append(
-                Command(
-                    tuple(argv),
-                    why=f"add the {name} node pool",
-                    unless=("az", "aks", "nodepool", "show", *rg, "--cluster-name", cfg.name, "--name", name),
-                )
-            )
+        cmds += [self._add_pool(cfg, p) for p in plans[1:]]
         return cmds
 
     def credentials(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
-        return [
+        sc = storage_class("disk.csi.azure.com", {"skuName": "Premium_LRS", "tags": labels_csv(tags(cfg))})
+        cmds = [
             Command(
                 ("az", "aks", "get-credentials", *self._rg(cfg), "--name", cfg.name, "--file", str(handle.kubeconfig), "--overwrite-existing"),
                 why="write the kubeconfig",
-            )
+            ),
+            Command(
+                ("kubectl", *handle.kubectl(), "apply", "-f", "-"),
+                why=f"StorageClass {STORAGE_CLASS}: premium disks tagged for this platform",
+                stdin=Stdin(f"StorageClass {STORAGE_CLASS}", lambda: sc),
+            ),
         ]
+        if "gpu" in cfg.pools():
+            cmds.append(nvidia_device_plugin(handle))  # AKS installs the driver, not the device plugin
+        return cmds
 
-    def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
-        return [Command(("az", "aks", "delete", *self._rg(cfg), "--name", cfg.name, "--yes"), why="delete the AKS cluster")]
+    # ------------------------------------------------------------ re-runs: changed pools
 
-    def leftovers(self, cfg: Config) -> list[Command]:
+    def pools_probe(self, cfg: Config) -> Command | None:
+        return Command(
+            ("az", "aks", "nodepool", "list", *self._rg(cfg), "--cluster-name", cfg.name, "--output", "json"), why="node pools as they run"
+        )
+
+    @staticmethod
+    def observed(listing: str) -> list[ObservedPool]:
+        out = []
+        for p in json.loads(listing or "[]"):
+            role = (p.get("nodeLabels") or {}).get(POOL_LABEL)
+            if not role:
+                continue
+            out.append(
+                ObservedPool(
+                    p["name"],
+                    role,
+                    (p.get("vmSize", ""),),
+                    int(p.get("minCount") or 0),
+                    int(p.get("maxCount") or 0),
+                    p.get("scaleSetPriority") == "Spot",
+                    int(p.get("osDiskSizeGb") or 0),
+                )
+            )
+        return out
+
+    def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None) -> list[PoolChange]:
+        rg = self._rg(cfg)
+        have = {o.name: o for o in self.observed(listing)}
+        plans = self.pool_plans(cfg)
+        out = []
+        for p in plans:
+            o = have.get(p.name)
+            if o is None:
+                continue
+            update, replace = diff_pool(p.pool.model_copy(update={"min_nodes": p.min_nodes, "max_nodes": p.max_nodes}), o, (p.machine_type,))
+            if replace and p.role == "core":
+                # the only System pool cannot be deleted: add a second System pool by hand, then delete this one
+                out.append(PoolChange(p.name, "manual", tuple(update + replace), ()))
+            elif replace:
+                out.append(
+                    PoolChange(
+                        p.name,
+                        "replace",
+                        tuple(update + replace),
+                        (
+                            Command(
+                                ("az", "aks", "nodepool", "delete", *rg, "--cluster-name", cfg.name, "--name", p.name),
+                                why=f"drain and delete the {p.name} pool",
+                            ),
+                            Command(self._add_pool(cfg, p).argv, why=f"recreate the {p.name} pool"),
+                        ),
+                    )
+                )
+            elif update:
+                out.append(
+                    PoolChange(
+                        p.name,
+                        "update",
+                        tuple(update),
+                        (
+                            Command(
+                                (
+                                    "az",
+                                    "aks",
+                                    "nodepool",
+                                    "update",
+                                    *rg,
+                                    "--cluster-name",
+                                    cfg.name,
+                                    "--name",
+                                    p.name,
+                                    "--update-cluster-autoscaler",
+                                    *self._bounds(p),
+                                ),
+                                why=f"new autoscaling bounds for {p.name}",
+                            ),
+                        ),
+                    )
+                )
+        wanted = {p.name for p in plans}
+        for o in have.values():
+            if o.name not in wanted and o.role != "core":
+                out.append(
+                    PoolChange(
+                        o.name,
+                        "delete",
+                        ("no longer in pangeo.yaml",),
+                        (
+                            Command(
+                                ("az", "aks", "nodepool", "delete", *rg, "--cluster-name", cfg.name, "--name", o.name),
+                                why=f"remove the {o.name} pool",
+                            ),
+                        ),
+                    )
+                )
+        return out
+
+    # ------------------------------------------------------------ HTTPS: a static IP
+
+    def _ip(self, cfg: Config) -> list[str]:
         assert cfg.azure is not None
+        return ["--subscription", cfg.azure.subscription, "--resource-group", node_resource_group(cfg), "--name", address_name(cfg)]
+
+    def reserve_address(self, cfg: Config) -> list[Command]:
+        assert cfg.azure is not None
+        if not cfg.hub.domain:
+            return []
+        # In the node resource group, where the cluster may use it without extra rights; it goes with the cluster.
         return [
             Command(
                 (
                     "az",
-                    "resource",
-                    "list",
-                    "--subscription",
-                    cfg.azure.subscription,
-                    "--tag",
-                    f"pangeoctl={cfg.name}",
-                    "--query",
-                    "[].{name:name, type:type}",
-                    "--output",
-                    "tsv",
+                    "network",
+                    "public-ip",
+                    "create",
+                    *self._ip(cfg),
+                    "--location",
+                    cfg.azure.location,
+                    "--sku",
+                    "Standard",
+                    "--allocation-method",
+                    "Static",
+                    "--tags",
+                    *[f"{k}={v}" for k, v in tags(cfg).items()],
                 ),
-                why="resources tagged for this platform",
+                why=f"reserve the hub's IP address (the DNS record for {cfg.hub.domain} points at it; a reinstall keeps it)",
+                unless=("az", "network", "public-ip", "show", *self._ip(cfg)),
             )
+        ]
+
+    def address_probe(self, cfg: Config, handle: ClusterHandle) -> Command | None:
+        if not cfg.hub.domain:
+            return None
+        return Command(
+            ("az", "network", "public-ip", "show", *self._ip(cfg), "--query", "ipAddress", "--output", "tsv"), why="the hub's reserved IP address"
+        )
+
+    def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
+        return [Command(("az", "aks", "delete", *self._rg(cfg), "--name", cfg.name, "--yes"), why="delete the AKS cluster")]
+
+    def destroys_data(self, cfg: Config) -> str | None:
+        return (
+            f"deleting the AKS cluster deletes its node resource group {node_resource_group(cfg)} and every disk in it: "
+            "all home directories and the hub database are destroyed for good"
+        )
+
+    # ------------------------------------------------------------ teardown: what is left, priced
+
+    def leftover_queries(self, cfg: Config) -> list[LeftoverQuery]:
+        assert cfg.azure is not None
+        sub = ("--subscription", cfg.azure.subscription)
+        kinds = {
+            "Microsoft.Network/publicIPAddresses": ("ip", "ip"),
+            "Microsoft.Network/loadBalancers": ("load balancer", "load_balancer"),
+            "Microsoft.Network/natGateways": ("nat gateway", "nat_gateway"),
+        }
+
+        def disks(out: str) -> list[Leftover]:
+            return [Leftover("disk", r[0], r[1], monthly("azure", "disk_gb_month", float(r[2])), f"{r[2]} GB") for r in rows(out) if len(r) >= 3]
+
+        def resources(out: str) -> list[Leftover]:
+            found = []
+            for r in rows(out):
+                if len(r) < 3 or r[1] == "Microsoft.Compute/disks":
+                    continue  # disks come with their sizes from the other listing
+                kind, price = kinds.get(r[1], (r[1].rsplit("/", 1)[-1], ""))
+                found.append(Leftover(kind, r[0], r[2], monthly("azure", price) if price else None))
+            return found
+
+        return [
+            LeftoverQuery(
+                Command(
+                    ("az", "disk", "list", *sub, "--query", f"[?tags.pangeoctl=='{cfg.name}'].[name,resourceGroup,diskSizeGB]", "--output", "tsv"),
+                    why="managed disks",
+                ),
+                disks,
+            ),
+            LeftoverQuery(
+                Command(
+                    ("az", "resource", "list", *sub, "--tag", f"pangeoctl={cfg.name}", "--query", "[].[name,type,resourceGroup]", "--output", "tsv"),
+                    why="resources tagged for this platform",
+                ),
+                resources,
+            ),
         ]

@@ -1,16 +1,23 @@
-"""A cluster someone else runs: install into it through the given kubeconfig and context; never create or delete it."""
+"""A cluster someone else runs: install into it through the given kubeconfig and context; never create or delete it.
+
+Pods are placed by node labels (``pangeoctl.io/pool`` and the z2jh/Dask node-purpose labels), which nobody
+has put on a cluster we did not create: :meth:`ExistingCloud.notes` prints the exact ``kubectl label``
+commands, and :meth:`ExistingCloud.labels_probe` tells whether they are needed.
+"""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.clouds.base import ClusterHandle
+from pangeoctl.clouds.base import ClusterHandle, Defaults
 from pangeoctl.config import Config
+from pangeoctl.render.placement import PLACEMENT, POOL_LABEL
 from pangeoctl.runner import Command
 
 
-class ExistingCloud:
+class ExistingCloud(Defaults):
     name: str = "existing"
     tools: tuple[str, ...] = ("kubectl", "helm")
     owns_cluster: bool = False
@@ -36,5 +43,25 @@ class ExistingCloud:
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return []
 
-    def leftovers(self, cfg: Config) -> list[Command]:
-        return []
+    def labels_probe(self, cfg: Config, handle: ClusterHandle) -> Command:
+        """Read-only: the names of nodes already labelled for a pool (empty output: nobody labelled any)."""
+        return Command(
+            ("kubectl", *handle.kubectl(), "get", "nodes", "--selector", POOL_LABEL, "--output", "name"),
+            why="nodes labelled for the platform's pools",
+        )
+
+    def label_commands(self, cfg: Config, handle: ClusterHandle) -> list[str]:
+        """The ``kubectl label nodes`` line per pool, with NODE for the person to fill in (one line per node)."""
+        out = []
+        for role, pool in cfg.pools().items():
+            del pool
+            labels = [f"{k}={v}" for k, v in PLACEMENT[role].labels.items()]
+            out.append(shlex.join(["kubectl", *handle.kubectl(), "label", "nodes", "NODE", *labels, "--overwrite"]))
+        return out
+
+    def notes(self, cfg: Config, handle: ClusterHandle) -> list[str]:
+        return [
+            "pods are placed by node labels; label the nodes of this cluster once (NODE: a name from `kubectl get nodes`; "
+            "a node may carry one pool — core for the hub, user for notebooks, worker for Dask):",
+            *[f"  {line}" for line in self.label_commands(cfg, handle)],
+        ]

@@ -1,13 +1,21 @@
-"""kind (Kubernetes in Docker) for testing the chart on a laptop: one node carrying every pool label."""
+"""kind (Kubernetes in Docker) for testing the chart on a laptop: one node, the hub reachable from the host.
+
+kind runs nodes as containers, so a NodePort is not reachable from the host unless the node container
+publishes it: the cluster maps host port :data:`HOST_PORT` (loopback only) to node port :data:`NODE_PORT`,
+and the release's ``proxy-public`` Service must be a NodePort on exactly that port.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.clouds.base import ClusterHandle, OwnKubeconfig
+from pangeoctl.clouds.base import ClusterHandle, Leftover, LeftoverQuery, OwnKubeconfig
 from pangeoctl.config import Config
 from pangeoctl.runner import Command
+
+NODE_PORT = 30080  # proxy-public's nodePort (values: proxy.service.type NodePort, nodePorts.http)
+HOST_PORT = 8080  # where the hub answers on this machine: http://127.0.0.1:8080 (8000 is the local platform's)
 
 
 class KindCloud(OwnKubeconfig):
@@ -20,7 +28,13 @@ class KindCloud(OwnKubeconfig):
             "kind": "Cluster",
             "apiVersion": "kind.x-k8s.io/v1alpha4",
             "name": cfg.name,
-            "nodes": [{"role": "control-plane", "labels": {"pangeoctl.io/pool": "core"}}],
+            "nodes": [
+                {
+                    "role": "control-plane",
+                    "labels": {"pangeoctl.io/pool": "core"},
+                    "extraPortMappings": [{"containerPort": NODE_PORT, "hostPort": HOST_PORT, "listenAddress": "127.0.0.1", "protocol": "TCP"}],
+                }
+            ],
         }
 
     def create(self, cfg: Config, spec_path: Path, handle: ClusterHandle) -> list[Command]:
@@ -50,5 +64,13 @@ class KindCloud(OwnKubeconfig):
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return [Command(("kind", "delete", "cluster", "--name", cfg.name), why="delete the kind cluster")]
 
-    def leftovers(self, cfg: Config) -> list[Command]:
-        return [Command(("kind", "get", "clusters"), why="kind clusters")]
+    def leftover_queries(self, cfg: Config) -> list[LeftoverQuery]:
+        # `kind get nodes --name` prints only this cluster's node containers (nothing when it is gone)
+        def parse(out: str) -> list[Leftover]:
+            nodes = out.split()
+            return [Leftover("kind cluster", cfg.name, detail=f"{len(nodes)} node container(s): {', '.join(nodes)}")] if nodes else []
+
+        return [LeftoverQuery(Command(("kind", "get", "nodes", "--name", cfg.name), why="kind cluster"), parse)]
+
+    def notes(self, cfg: Config, handle: ClusterHandle) -> list[str]:
+        return [f"the hub answers on this machine at http://127.0.0.1:{HOST_PORT} (kind maps it to node port {NODE_PORT})"]

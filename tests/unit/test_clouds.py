@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pangeoctl import clouds, deploy
 from pangeoctl import config as C
-from pangeoctl import deploy
 from pangeoctl.helm import chart_dir
 from pangeoctl.runner import DryRunRunner, MissingTool, RecordingRunner, RunError
 from tests.conftest import CONFIGS
@@ -24,39 +24,58 @@ def _up(name: str, runner: RecordingRunner | None = None) -> list[str]:
     return [shlex.join(a) for a in r.argvs]
 
 
+def _cluster(name: str, runner: RecordingRunner | None = None, text: str | None = None) -> list[str]:
+    """The cluster side of `up` for a fixture config: prepare, create, credentials — through a recording runner."""
+    r = runner or RecordingRunner()
+    cfg = C.load(CONFIGS / name) if text is None else C.load("x", text=text)
+    cloud = clouds.get(cfg.cloud)
+    handle = cloud.handle(cfg, S)
+    for cmd in [*cloud.prepare(cfg), *cloud.create(cfg, S / cloud.spec(cfg)[0], handle), *cloud.credentials(cfg, handle)]:
+        r.run(cmd)
+    return [shlex.join(a) for a in r.argvs]
+
+
+def _text(name: str, extra: str = "") -> str:
+    return (CONFIGS / name).read_text() + extra
+
+
 def test_gcp_new_cluster_full_argv():
     zone = "--project geo-lab-123 --zone us-central1-a"
-    kc = "--kubeconfig /state/kubeconfig"
-    assert _up("gcp.happy.yaml") == [
-        f"gcloud container clusters create geo-lab {zone} --release-channel regular --cluster-version 1.33 --enable-ip-alias "
+    version = C.load(CONFIGS / "gcp.happy.yaml").cluster.kubernetes_version
+    assert _cluster("gcp.happy.yaml") == [
+        "gcloud services enable container.googleapis.com compute.googleapis.com --project geo-lab-123",
+        f"gcloud container clusters create geo-lab {zone} --release-channel regular --cluster-version {version} --enable-ip-alias "
         "--enable-dataplane-v2 --workload-pool geo-lab-123.svc.id.goog --labels pangeoctl=geo-lab --machine-type e2-standard-2 "
         "--disk-size 100 --enable-autoscaling --num-nodes 1 --min-nodes 1 --max-nodes 2 "
-        "--node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core",
+        "--node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core --workload-metadata GKE_METADATA",
         f"gcloud container node-pools create user --cluster geo-lab {zone} --machine-type n2-highmem-4 --disk-size 100 "
         "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=user,hub.jupyter.org/node-purpose=user "
-        "--node-taints hub.jupyter.org/dedicated=user:NoSchedule",
+        "--workload-metadata GKE_METADATA --node-taints hub.jupyter.org/dedicated=user:NoSchedule",
+        # spot: the cap of 20 shared by two pools of equivalent machine types (n2 and n2d, 8 vCPU / 32 GiB)
         f"gcloud container node-pools create worker --cluster geo-lab {zone} --machine-type n2-standard-8 --disk-size 100 "
-        "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 20 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker "
-        "--node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot",
+        "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker "
+        "--workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot",
+        f"gcloud container node-pools create worker-2 --cluster geo-lab {zone} --machine-type n2d-standard-8 --disk-size 100 "
+        "--enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker "
+        "--workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot",
         f"gcloud container clusters get-credentials geo-lab {zone}",
-        "helm repo add jupyterhub https://hub.jupyter.org/helm-chart/ --force-update",
-        "helm repo add dask https://helm.dask.org/ --force-update",
-        f"helm dependency build {CHART}",
-        f"kubectl {kc} create namespace geo-lab",
-        f"kubectl {kc} apply --namespace geo-lab -f -",
-        f"helm get values geo-lab --namespace geo-lab {kc} --output json",  # read-only: what changes, if installed
-        f"helm upgrade --install geo-lab {CHART} --namespace geo-lab {kc} --values /state/values.yaml --atomic --wait --timeout 20m",
+        "kubectl --kubeconfig /state/kubeconfig apply -f -",
     ]
 
 
 def test_gcp_regional_bounds_totals_not_per_zone_counts():
-    argvs = _up("gcp.happy.regional-gpu.yaml")
-    worker = next(a for a in argvs if "node-pools create worker" in a)
-    assert "--region europe-west4" in worker and "--total-max-nodes 100" in worker and "--num-nodes 0" in worker
+    argvs = _cluster("gcp.happy.regional-gpu.yaml")
+    worker = next(a for a in argvs if "node-pools create worker " in a)
+    assert "--region europe-west4" in worker and "--total-max-nodes 50" in worker and "--num-nodes 0" in worker
     assert "--max-nodes" not in worker.replace("--total-max-nodes", "")
+    # the core pool's 1 node in total: --num-nodes is per zone, so 1 per zone (3 at creation), bounded to a total of 1–3
+    core = next(a for a in argvs if "clusters create" in a)
+    assert "--num-nodes 1 --total-min-nodes 1 --total-max-nodes 3" in core
     gpu = next(a for a in argvs if "node-pools create gpu" in a)
     assert "--node-taints hub.jupyter.org/dedicated=user:NoSchedule,nvidia.com/gpu=present:NoSchedule" in gpu
     assert "--accelerator type=nvidia-l4,count=1,gpu-driver-version=default" in gpu
+    # the budget API is enabled with the others when a budget is configured
+    assert argvs[0] == "gcloud services enable container.googleapis.com compute.googleapis.com billingbudgets.googleapis.com --project big-lab-9"
 
 
 @pytest.mark.parametrize(
@@ -71,35 +90,114 @@ def test_gcp_regional_bounds_totals_not_per_zone_counts():
     ],
 )
 def test_gcp_never_emits_unsafe_or_legacy_flags(forbidden):
-    assert all(forbidden not in a for a in _up("gcp.happy.regional-gpu.yaml"))
+    assert all(forbidden not in a for a in _cluster("gcp.happy.regional-gpu.yaml"))
+
+
+def test_gcp_storage_class_labels_the_disks_it_creates():
+    r = RecordingRunner()
+    _cluster("gcp.happy.yaml", r)
+    sc = next(c for c in r.commands if c.stdin is not None).stdin.build()
+    assert "name: pangeoctl\n" in sc and "provisioner: pd.csi.storage.gke.io" in sc and 'labels: "pangeoctl=geo-lab"' in sc
 
 
 def test_aws_up_checks_the_account_and_installs_the_autoscaler():
     r = RecordingRunner()
-    argvs = _up("aws.happy.yaml", r)
+    argvs = _cluster("aws.happy.yaml", r)
     assert argvs[0] == "aws sts get-caller-identity --query Account --output text"
     assert r.commands[0].expect == "012345678901"
-    assert argvs[1] == "eksctl create cluster -f /state/cluster.yaml --kubeconfig /state/kubeconfig"
-    assert all(c.env.get("AWS_PROFILE") == "ocean" for c in r.commands[:5])
+    assert argvs[1] == "eksctl create cluster -f /state/cluster.yaml --without-nodegroup --kubeconfig /state/kubeconfig"
+    assert all(c.env.get("AWS_PROFILE") == "ocean" for c in r.commands)
     autoscaler = next(a for a in argvs if "cluster-autoscaler" in a)
     assert "--set awsRegion=us-west-2" in autoscaler and "--set autoDiscovery.clusterName=ocean-lab" in autoscaler
+    # its own IAM role (IRSA service account made by eksctl), not the node role
+    assert "--set rbac.serviceAccount.create=false --set rbac.serviceAccount.name=cluster-autoscaler" in autoscaler
     assert any(a.startswith("kubectl --kubeconfig /state/kubeconfig apply -f -") for a in argvs)  # default gp3 StorageClass
     # NetworkPolicies are enforced (Calico, policy-only) before the release that brings them is installed.
     calico = next(k for k, a in enumerate(argvs) if " calico tigera-operator " in a)
     assert "--set installation.kubernetesProvider=EKS" in argvs[calico] and "--namespace tigera-operator --create-namespace" in argvs[calico]
-    assert calico < next(k for k, a in enumerate(argvs) if a.startswith("helm upgrade --install ocean-lab "))
+
+
+def test_eks_probes_every_node_group_not_only_the_cluster():
+    r = RecordingRunner(done=["cluster"])  # the cluster exists: only its node groups are checked one by one
+    argvs = _cluster("aws.happy.yaml", r)
+    groups = [c for c in r.commands if c.argv[:3] == ("eksctl", "create", "nodegroup")]
+    names = [c.argv[c.argv.index("--include") + 1] for c in groups]
+    assert names == ["core", "user-us-west-2a", "user-us-west-2b", "user-us-west-2c", "worker"]
+    assert groups[1].unless == ("eksctl", "get", "nodegroup", "--cluster", "ocean-lab", "--region", "us-west-2", "--name", "user-us-west-2a")
+    assert not any(a.startswith("eksctl create cluster") for a in argvs)
+
+
+def test_eks_spec_zonal_user_groups_spot_types_imds_and_nat():
+    from pangeoctl.clouds.aws import AWSCloud
+
+    _, spec = AWSCloud().spec(C.load(CONFIGS / "aws.happy.yaml"))
+    groups = {g["name"]: g for g in spec["managedNodeGroups"]}
+    # home volumes are zonal: one user group per zone (the cap of 10 shared out), the hub's core pool in one zone
+    assert [(groups[n]["availabilityZones"], groups[n]["minSize"], groups[n]["maxSize"]) for n in groups if n.startswith("user")] == [
+        (["us-west-2a"], 0, 4),
+        (["us-west-2b"], 0, 3),
+        (["us-west-2c"], 0, 3),
+    ]
+    assert groups["core"]["availabilityZones"] == ["us-west-2a"] and "availabilityZones" not in groups["worker"]
+    assert spec["availabilityZones"] == ["us-west-2a", "us-west-2b", "us-west-2c"]
+    # spot: several equivalent instance types
+    assert groups["worker"]["instanceTypes"] == ["m6i.2xlarge", "m6a.2xlarge", "m5.2xlarge", "m7i.2xlarge"] and groups["worker"]["spot"]
+    assert groups["user-us-west-2a"]["instanceTypes"] == ["r6i.xlarge"]
+    # pods cannot reach the node's credentials; the autoscaler and the EBS driver have their own roles
+    assert all(g["disablePodIMDS"] and g["disableIMDSv1"] for g in groups.values())
+    assert all("iam" not in g for g in groups.values())
+    assert spec["iam"]["serviceAccounts"] == [
+        {"metadata": {"name": "cluster-autoscaler", "namespace": "kube-system"}, "wellKnownPolicies": {"autoScaler": True}}
+    ]
+    assert {"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}} in spec["addons"]
+    # one NAT gateway (the default) and private nodes behind it; every resource tagged
+    assert spec["vpc"] == {"nat": {"gateway": "Single"}} and all(g["privateNetworking"] for g in groups.values())
+    assert spec["metadata"]["tags"] == {"pangeoctl": "ocean-lab"} and all(g["tags"]["pangeoctl"] == "ocean-lab" for g in groups.values())
+
+
+def test_eks_nat_none_puts_nodes_in_public_subnets():
+    from pangeoctl.clouds.aws import AWSCloud
+
+    text = _text("aws.happy.yaml").replace("profile: ocean}", "profile: ocean, nat: none}")
+    _, spec = AWSCloud().spec(C.load("x", text=text))
+    assert spec["vpc"] == {"nat": {"gateway": "Disable"}} and not any(g["privateNetworking"] for g in spec["managedNodeGroups"])
+
+
+def test_eks_storage_class_tags_its_volumes():
+    r = RecordingRunner()
+    _cluster("aws.happy.yaml", r)
+    sc = next(c for c in r.commands if c.stdin is not None).stdin.build()
+    assert 'tagSpecification_1: "pangeoctl=ocean-lab"' in sc and 'is-default-class: "true"' in sc and 'type: "gp3"' in sc
 
 
 def test_azure_pools_get_counts_autoscaler_and_spot():
-    argvs = _up("azure.happy.yaml")
+    argvs = _cluster("azure.happy.yaml")
     assert argvs[0].startswith("az group create --subscription ")
     create = argvs[1]
     assert create.startswith("az aks create ") and "--network-dataplane cilium --network-policy cilium" in create
     assert "--node-count 1 --enable-cluster-autoscaler --min-count 1 --max-count 2" in create
-    worker = next(a for a in argvs if "nodepool add" in a and "--name worker" in a)
+    assert "--node-resource-group MC_eo-lab-rg_eo-lab_westeurope" in create
+    # nothing read from or written to the user's ~/.ssh
+    assert "--generate-ssh-keys" not in create and "--no-ssh-key --ssh-access disabled" in create
+    worker = next(a for a in argvs if "nodepool add" in a and "--name worker " in a)
     assert "--node-count 0" in worker and "--priority Spot --eviction-policy Delete --spot-max-price -1" in worker
-    assert "az aks get-credentials" in argvs[4] and "--file /state/kubeconfig" in argvs[4]
+    # spot: the cap of 20 shared by three pools of equivalent sizes (8 vCPU, 32 GiB)
+    sizes = [(a.split("--node-vm-size ")[1].split()[0], a.split("--max-count ")[1].split()[0]) for a in argvs if "--name worker" in a]
+    assert sizes == [("Standard_D8s_v5", "7"), ("Standard_D8as_v5", "7"), ("Standard_D8ds_v5", "6")]
+    assert all("--tags pangeoctl=eo-lab" in a for a in argvs if "nodepool add" in a)
+    assert any("az aks get-credentials" in a and "--file /state/kubeconfig" in a for a in argvs)
     assert not any("az ask" in a for a in argvs)
+
+
+def test_gpu_pools_get_a_device_plugin_that_tolerates_their_taints():
+    gpu = "cluster:\n  pools:\n    gpu: {max_nodes: 2}\n"
+    for name in ("aws.happy.yaml", "azure.happy.yaml"):
+        argvs = _cluster(name, text=_text(name, gpu))
+        plugin = next(a for a in argvs if " nvidia-device-plugin nvidia-device-plugin " in a)
+        assert '--set-json \'nodeSelector={"pangeoctl.io/pool":"gpu"}\'' in plugin
+        assert "--set affinity=null" in plugin and '--set-json \'tolerations=[{"operator":"Exists","effect":"NoSchedule"}]\'' in plugin
+    # GKE runs its own device plugin (it tolerates every NoSchedule taint): nothing to install there
+    assert not any("nvidia-device-plugin" in a for a in _cluster("gcp.happy.regional-gpu.yaml"))
 
 
 def test_existing_cluster_uses_its_context_and_creates_nothing():
@@ -129,7 +227,7 @@ def test_a_failing_step_stops_everything_after_it():
 def test_the_secret_goes_on_stdin_never_argv():
     r = RecordingRunner()
     _up("gcp.happy.yaml", r)
-    secret_cmd = next(c for c in r.commands if c.stdin is not None)
+    secret_cmd = next(c for c in r.commands if c.stdin is not None and "Secret" in c.stdin.label)
     manifest = secret_cmd.stdin.build()
     assert "kind: Secret" in manifest and "Z2gtc2VjcmV0" in manifest  # base64 of the value
     for c in r.commands:
