@@ -10,6 +10,8 @@ Dask dashboard (Bokeh asks for the ``bokeh`` subprotocol) stays blank through th
 kernel websocket (``v1.kernel.websocket.jupyter.org``) only connects on its retry without a subprotocol. Here the
 proxy answers with the subprotocol the backend selected — the backend decides, as the Node proxy lets it.
 Same bug class, fixed the same way in jupyter-server-proxy (jupyterhub/jupyter-server-proxy#179, #459).
+Once the subprotocol is answered, Lab speaks its binary kernel protocol, which meets a second upstream bug: the
+browser's binary frames are forwarded to the backend as text frames. Both are fixed in one handler subclass.
 FIXME: drop this module when upstream (corridor/configurable-http-proxy) selects the backend's subprotocol;
 ``tests/unit/test_chp.py::test_upstream_proxy_still_drops_the_subprotocol`` says when.
 """
@@ -31,6 +33,17 @@ def _handler_class() -> type:
             protocol: Any = getattr(self.ws_client, "protocol", None)
             chosen = protocol.selected_subprotocol if protocol is not None else None
             return chosen if chosen in subprotocols else None
+
+        def on_message(self, message: str | bytes) -> None:
+            # Upstream forwards the browser's frames with ``write_message(message)``, i.e. binary frames as
+            # text: JupyterLab's v1 kernel protocol (binary, chosen once the subprotocol is answered) then
+            # breaks the server ("cannot convert 'str' object to bytes"). Keep each frame's type.
+            if self.ws_client is None:
+                return
+            prefix = self.target["prefix"] if self.target else ""
+            if prefix:
+                self.proxy.update_last_activity(prefix)
+            self.ws_client.write_message(message, binary=isinstance(message, bytes))
 
     return SubprotocolProxyHandler
 

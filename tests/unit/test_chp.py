@@ -36,7 +36,7 @@ class _Bokehish(WebSocketHandler):
         return "bokeh" if "bokeh" in subprotocols else None
 
     def on_message(self, message: str | bytes) -> None:
-        self.write_message(f"echo {message!s} via {self.selected_subprotocol}")
+        self.write_message(f"echo {message!r} via {self.selected_subprotocol}")
 
 
 def _wait_listening(port: int, proc: subprocess.Popen) -> None:
@@ -55,7 +55,7 @@ def backend_port() -> Iterator[int]:
 
 
 def _through(cmd: list[str], backend_port: int) -> tuple[str | None, str | None]:
-    """(subprotocol the client got, reply to one message) for a websocket through the proxy started by ``cmd``."""
+    """(subprotocol the client got, the replies to a text and a binary frame) through the proxy started by ``cmd``."""
     port = _free_port()
     proxy = subprocess.Popen(
         [
@@ -84,7 +84,9 @@ def _through(cmd: list[str], backend_port: int) -> tuple[str | None, str | None]
             try:
                 ws = await websocket_connect(f"ws://127.0.0.1:{port}/status/ws", subprotocols=["bokeh", "a-token"])
                 await ws.write_message("hi")
+                await ws.write_message(b"\x00hi", binary=True)
                 reply = await asyncio.wait_for(ws.read_message(), 10)
+                reply = f"{reply} + {await asyncio.wait_for(ws.read_message(), 10)}"
                 got = ws.selected_subprotocol
                 ws.close()
                 return got, reply if isinstance(reply, str) else None
@@ -98,14 +100,15 @@ def _through(cmd: list[str], backend_port: int) -> tuple[str | None, str | None]
 
 
 def test_launcher_answers_the_backends_subprotocol(backend_port: int):
-    assert _through(LAUNCHER, backend_port) == ("bokeh", "echo hi via bokeh")
+    assert _through(LAUNCHER, backend_port) == ("bokeh", "echo 'hi' via bokeh + echo b'\\x00hi' via bokeh")
 
 
 def test_upstream_proxy_still_drops_the_subprotocol(backend_port: int):
     """The reason pangeoctl.local.chp exists. When this fails, upstream fixed it: drop the module and use upstream."""
     got, reply = _through(UPSTREAM, backend_port)
-    assert reply == "echo hi via bokeh"  # the backend did select it …
+    assert reply.startswith("echo 'hi' via bokeh")  # the backend did select it …
     assert got is None  # … but the browser is never told, and Chromium fails the handshake
+    assert reply.endswith("echo '\\x00hi' via bokeh")  # and a binary frame reaches the backend as text
 
 
 def test_no_subprotocol_asked_none_answered():
