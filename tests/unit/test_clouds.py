@@ -348,3 +348,269 @@ def test_check_reads_its_service_token_from_the_hub_secret():
         ]
     ]
     assert "s3rvice-token" not in r.commands[0].shell()
+
+
+# ---------------------------------------------------------------- re-runs: a changed pool is planned, not skipped
+
+
+def _gke_pool(name: str, role: str, machine: str, lo: int, hi: int, spot: bool = False, disk: int = 100) -> dict:
+    return {
+        "name": name,
+        "config": {"machineType": machine, "diskSizeGb": disk, "spot": spot, "labels": {"pangeoctl.io/pool": role}},
+        "autoscaling": {"enabled": True, "minNodeCount": lo, "maxNodeCount": hi},
+    }
+
+
+def test_gke_changed_pools_are_planned_as_updates_or_replacements():
+    from pangeoctl.clouds.gcp import GCPCloud
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    cloud = GCPCloud()
+    probe = cloud.pools_probe(cfg)
+    assert probe is not None and shlex.join(probe.argv) == (
+        "gcloud container node-pools list --cluster geo-lab --project geo-lab-123 --zone us-central1-a --format json"
+    )
+    listing = [
+        _gke_pool("default-pool", "core", "e2-standard-2", 1, 2),  # unchanged
+        _gke_pool("user", "user", "n2-highmem-4", 0, 5),  # max_nodes raised to 10 in pangeo.yaml
+        _gke_pool("worker", "worker", "n2-standard-8", 0, 10, spot=False),  # spot turned on in pangeo.yaml
+        _gke_pool("worker-2", "worker", "n2d-standard-8", 0, 10, spot=True),  # unchanged
+        _gke_pool("gpu", "gpu", "g2-standard-8", 0, 2),  # no longer configured
+    ]
+    changes = {c.pool: c for c in cloud.pool_changes(cfg, json.dumps(listing))}
+    assert set(changes) == {"user", "worker", "gpu"}
+    assert changes["user"].action == "update" and changes["user"].changes == ("nodes 0–5 → 0–10",)
+    assert [shlex.join(c.argv) for c in changes["user"].commands] == [
+        "gcloud container node-pools update user --cluster geo-lab --project geo-lab-123 --zone us-central1-a --enable-autoscaling --min-nodes 0 --max-nodes 10"
+    ]
+    assert changes["worker"].action == "replace" and "spot false → true" in changes["worker"].changes
+    assert [c.argv[:4] for c in changes["worker"].commands] == [
+        ("gcloud", "container", "node-pools", "delete"),
+        ("gcloud", "container", "node-pools", "create"),
+    ]
+    assert changes["worker"].describe().endswith("needs a new pool (drain, delete, create)")
+    assert changes["gpu"].action == "delete"
+
+
+def test_gke_machine_type_changes_in_place_by_recreating_nodes():
+    from pangeoctl.clouds.gcp import GCPCloud
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    listing = [_gke_pool("default-pool", "core", "e2-standard-4", 1, 2)]
+    (change,) = GCPCloud().pool_changes(cfg, json.dumps(listing))
+    assert change.action == "update" and change.changes == ("machine type e2-standard-4 → e2-standard-2 (nodes recreated)",)
+    assert change.commands[0].argv[-4:] == ("--machine-type", "e2-standard-2", "--disk-size", "100")
+
+
+def test_eks_changed_node_groups_are_scaled_or_replaced():
+    from pangeoctl.clouds.aws import AWSCloud
+
+    cfg = C.load(CONFIGS / "aws.happy.yaml")
+    cloud = AWSCloud()
+    assert cloud.pools_probe(cfg).argv == ("eksctl", "get", "nodegroup", "--cluster", "ocean-lab", "--region", "us-west-2", "--output", "json")
+    listing = [
+        {"Name": "core", "MinSize": 1, "MaxSize": 2, "InstanceType": "t3.large"},
+        {"Name": "user-us-west-2a", "MinSize": 0, "MaxSize": 2, "InstanceType": "r6i.xlarge"},
+        {"Name": "worker", "MinSize": 0, "MaxSize": 20, "InstanceType": "m5.xlarge"},
+    ]
+    changes = {c.pool: c for c in cloud.pool_changes(cfg, json.dumps(listing), spec_path=S / "cluster.yaml")}
+    assert set(changes) == {"user-us-west-2a", "worker"}
+    assert [shlex.join(c.argv) for c in changes["user-us-west-2a"].commands] == [
+        "eksctl scale nodegroup --cluster ocean-lab --region us-west-2 --name user-us-west-2a --nodes-min 0 --nodes-max 4"
+    ]
+    assert changes["worker"].action == "replace"
+    assert [shlex.join(c.argv) for c in changes["worker"].commands] == [
+        "eksctl delete nodegroup --cluster ocean-lab --region us-west-2 --name worker --drain --wait",
+        "eksctl create nodegroup -f /state/cluster.yaml --include worker",
+    ]
+
+
+def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_is_left_to_a_person():
+    from pangeoctl.clouds.azure import AzureCloud
+
+    cfg = C.load(CONFIGS / "azure.happy.yaml")
+
+    def pool(name, role, size, lo, hi, spot=False):
+        return {"name": name, "vmSize": size, "minCount": lo, "maxCount": hi, "scaleSetPriority": "Spot" if spot else None, "osDiskSizeGb": 100,
+                "nodeLabels": {"pangeoctl.io/pool": role}}  # fmt: skip
+
+    listing = [
+        pool("core", "core", "Standard_D4s_v5", 1, 2),
+        pool("user", "user", "Standard_E4s_v5", 0, 3),
+        pool("worker", "worker", "Standard_D16s_v5", 0, 7, spot=True),
+    ]
+    changes = {c.pool: c for c in AzureCloud().pool_changes(cfg, json.dumps(listing))}
+    assert changes["core"].action == "manual" and changes["core"].commands == ()
+    assert shlex.join(changes["user"].commands[0].argv) == (
+        "az aks nodepool update --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg --cluster-name eo-lab "
+        "--name user --update-cluster-autoscaler --min-count 0 --max-count 10"
+    )
+    assert changes["worker"].action == "replace"
+    assert [c.argv[:4] for c in changes["worker"].commands] == [("az", "aks", "nodepool", "delete"), ("az", "aks", "nodepool", "add")]
+
+
+# ---------------------------------------------------------------- HTTPS needs DNS first
+
+
+def test_static_address_reserved_and_the_dns_record_printed():
+    from pangeoctl.clouds.base import dns_record
+
+    gcp = C.load(CONFIGS / "gcp.happy.yaml")
+    cloud = clouds.get("gcp")
+    create, label = cloud.reserve_address(gcp)
+    assert shlex.join(create.argv) == (
+        "gcloud compute addresses create geo-lab-hub --project geo-lab-123 --region us-central1 --description 'pangeoctl geo-lab hub'"
+    )
+    assert create.unless == ("gcloud", "compute", "addresses", "describe", "geo-lab-hub", "--project", "geo-lab-123", "--region", "us-central1")
+    assert label.argv[-2:] == ("--update-labels", "pangeoctl=geo-lab")
+    probe = cloud.address_probe(gcp, cloud.handle(gcp, S))
+    assert probe.argv[-2:] == ("--format", "value(address)")
+    assert dns_record(gcp, "203.0.113.7\n") == "hub.geo-lab.org. A 203.0.113.7"
+
+    az = C.load(CONFIGS / "azure.happy.yaml")
+    (ip,) = clouds.get("azure").reserve_address(az)
+    assert (
+        ip.argv[:4] == ("az", "network", "public-ip", "create") and "--allocation-method" in ip.argv and "MC_eo-lab-rg_eo-lab_westeurope" in ip.argv
+    )
+
+    aws = C.load(CONFIGS / "aws.happy.yaml")
+    assert clouds.get("aws").reserve_address(aws) == []  # AWS: the load balancer's name, read after the install
+    lb = clouds.get("aws").address_probe(aws, clouds.get("aws").handle(aws, S))
+    assert lb.argv[-1] == "jsonpath={.status.loadBalancer.ingress[0].hostname}"
+    assert dns_record(aws, "a1b2.elb.us-west-2.amazonaws.com") == "hub.ocean-lab.org. CNAME a1b2.elb.us-west-2.amazonaws.com."
+
+
+def test_no_domain_no_address():
+    az = C.load(CONFIGS / "azure.happy.yaml")
+    az = az.model_copy(update={"hub": az.hub.model_copy(update={"domain": None})})
+    assert clouds.get("azure").reserve_address(az) == [] and clouds.get("azure").address_probe(az, clouds.get("azure").handle(az, S)) is None
+
+
+# ---------------------------------------------------------------- teardown: what is left, with its price
+
+
+def test_gke_leftovers_are_listed_by_label_with_monthly_prices():
+    from pangeoctl.clouds.base import find_leftovers
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    r = RecordingRunner(
+        outputs={
+            ("disks", "list"): "pvc-1a2b\thttps://www.googleapis.com/compute/v1/projects/geo-lab-123/zones/us-central1-a\t10\n",
+            ("forwarding-rules", "list"): "a1b2c3\t203.0.113.7\n",
+            ("addresses", "list"): "geo-lab-hub\t203.0.113.7\n",
+        }
+    )
+    found = [x.line() for x in find_leftovers(clouds.get("gcp"), cfg, r)]
+    assert found == [
+        "disk pvc-1a2b (us-central1-a), 10 GB: ~$1.00/month",
+        "load balancer a1b2c3 (203.0.113.7): ~$18.25/month",
+        "ip geo-lab-hub (203.0.113.7): ~$7.30/month",
+    ]
+    assert "labels.goog-k8s-cluster-name=geo-lab OR labels.pangeoctl=geo-lab" in r.commands[0].argv
+
+
+def test_eks_leftovers_include_the_nat_gateway():
+    from pangeoctl.clouds.base import find_leftovers
+
+    cfg = C.load(CONFIGS / "aws.happy.yaml")
+    r = RecordingRunner(
+        outputs={
+            ("describe-volumes",): "vol-0abc\tus-west-2a\t10\n",
+            ("describe-nat-gateways",): "nat-0123\tsubnet-9\n",
+            ("get-resources",): "arn:aws:elasticloadbalancing:us-west-2:012345678901:loadbalancer/net/a1b2/c3d4\t"
+            "arn:aws:ec2:us-west-2:012345678901:elastic-ip/eipalloc-77\tarn:aws:ec2:us-west-2:012345678901:volume/vol-0abc\n",
+        }
+    )
+    found = [x.line() for x in find_leftovers(clouds.get("aws"), cfg, r)]
+    assert found == [
+        "disk vol-0abc (us-west-2a), 10 GB: ~$0.80/month",
+        "nat gateway nat-0123 (subnet-9), plus $0.045/GB processed: ~$32.85/month",
+        "load balancer a1b2 (us-west-2): ~$16.43/month",
+        "ip eipalloc-77 (us-west-2): ~$3.65/month",
+    ]
+    assert all(c.env == {"AWS_PROFILE": "ocean"} for c in r.commands)
+
+
+def test_aks_leftovers_by_tag_and_deleting_the_cluster_destroys_homes():
+    from pangeoctl.clouds.base import find_leftovers
+
+    cfg = C.load(CONFIGS / "azure.happy.yaml")
+    r = RecordingRunner(
+        outputs={
+            ("disk", "list"): "pvc-9\tMC_eo-lab-rg_eo-lab_westeurope\t10\n",
+            ("resource", "list"): "kubernetes\tMicrosoft.Network/loadBalancers\tMC_eo-lab-rg_eo-lab_westeurope\n"
+            "pvc-9\tMicrosoft.Compute/disks\tMC_eo-lab-rg_eo-lab_westeurope\n",
+        }
+    )
+    found = [x.line() for x in find_leftovers(clouds.get("azure"), cfg, r)]
+    assert found == [
+        "disk pvc-9 (MC_eo-lab-rg_eo-lab_westeurope), 10 GB: ~$1.50/month",
+        "load balancer kubernetes (MC_eo-lab-rg_eo-lab_westeurope): ~$18.25/month",
+    ]
+    warning = clouds.get("azure").destroys_data(cfg)
+    assert warning is not None and "MC_eo-lab-rg_eo-lab_westeurope" in warning and "home directories" in warning
+
+
+def test_kind_and_minikube_leftovers_are_only_our_cluster():
+    from pangeoctl.clouds.base import find_leftovers
+
+    kind = C.load(CONFIGS / "kind.happy.yaml")
+    (q,) = clouds.get("kind").leftover_queries(kind)
+    assert q.command.argv == ("kind", "get", "nodes", "--name", "dev")
+    assert [x.line() for x in find_leftovers(clouds.get("kind"), kind, RecordingRunner(outputs={("kind",): "dev-control-plane\n"}))] == [
+        "kind cluster dev, 1 node container(s): dev-control-plane"
+    ]
+    mk = C.load(CONFIGS / "minikube.happy.yaml")
+    profiles = json.dumps({"invalid": [], "valid": [{"Name": "minikube", "Status": "Running"}, {"Name": "dev", "Status": "Stopped"}]})
+    assert [x.line() for x in find_leftovers(clouds.get("minikube"), mk, RecordingRunner(outputs={("profile", "list"): profiles}))] == [
+        "minikube profile dev, Stopped"
+    ]
+
+
+# ---------------------------------------------------------------- kind, minikube, existing
+
+
+def test_kind_maps_the_hub_node_port_to_the_host():
+    from pangeoctl.clouds.kind import HOST_PORT, NODE_PORT
+
+    cfg = C.load(CONFIGS / "kind.happy.yaml")
+    _, spec = clouds.get("kind").spec(cfg)
+    assert spec["nodes"][0]["extraPortMappings"] == [
+        {"containerPort": NODE_PORT, "hostPort": HOST_PORT, "listenAddress": "127.0.0.1", "protocol": "TCP"}
+    ]
+    assert clouds.get("kind").notes(cfg, clouds.get("kind").handle(cfg, S)) == [
+        "the hub answers on this machine at http://127.0.0.1:8080 (kind maps it to node port 30080)"
+    ]
+
+
+def test_minikube_is_sized_for_the_default_profile_and_a_worker():
+    from pangeoctl.clouds.minikube import sizing
+
+    argv = _cluster("minikube.happy.yaml")[0]
+    # Small (1 CPU, 2 G) + a 1-core 1 G Dask worker + the platform (3 CPU, 5 GiB)
+    assert "--cpus 5 --memory 8g" in argv
+    # the shipped default profiles (Small: 2 CPU, 8 GiB; a 1-core 4 GiB worker) need 6 CPUs and 17 GiB, not 4 and 8
+    assert sizing(C.Config(name="dev", cloud="minikube")) == (6, 17)
+
+
+def test_existing_prints_the_node_labels_to_set():
+    cfg = C.load(CONFIGS / "existing.happy.yaml")
+    cloud = clouds.get("existing")
+    notes = cloud.notes(cfg, cloud.handle(cfg, S))
+    k = "kubectl --kubeconfig /etc/kube/campus.yaml --context campus-k8s label nodes NODE"
+    assert notes[1:] == [
+        f"  {k} pangeoctl.io/pool=core hub.jupyter.org/node-purpose=core --overwrite",
+        f"  {k} pangeoctl.io/pool=user hub.jupyter.org/node-purpose=user --overwrite",
+        f"  {k} pangeoctl.io/pool=worker k8s.dask.org/node-purpose=worker --overwrite",
+    ]
+    assert cloud.labels_probe(cfg, cloud.handle(cfg, S)).argv[-5:] == ("nodes", "--selector", "pangeoctl.io/pool", "--output", "name")
+
+
+def test_version_probes_ask_each_cli():
+    for name, argv in [
+        ("gcp.happy.yaml", "gcloud container get-server-config --project geo-lab-123 --zone us-central1-a --format json"),
+        ("aws.happy.yaml", "aws eks describe-cluster-versions --region us-west-2 --output json"),
+        ("azure.happy.yaml", "az aks get-versions --subscription 00000000-0000-0000-0000-000000000000 --location westeurope --output json"),
+    ]:
+        cfg = C.load(CONFIGS / name)
+        assert shlex.join(clouds.get(cfg.cloud).versions_probe(cfg).argv) == argv
