@@ -12,6 +12,7 @@ import difflib
 import re
 
 AS_OF = "2026-12-03"
+_NAME = {"gcp": "a GCP", "aws": "an AWS", "azure": "an Azure"}
 
 SHAPE = {
     "gcp": (re.compile(r"[a-z]+-[a-z]+\d+"), "like us-central1"),
@@ -182,5 +183,5 @@ def check_region(cloud: str, region: str) -> tuple[str, str] | None:
     hint = f"did you mean `{close[0]}`?" if close else "check the spelling"
     pattern, shape = SHAPE[cloud]
     if not pattern.fullmatch(region):
-        return "error", f"not a {cloud} region name ({shape}) — {hint}"
-    return "warning", f"not a {cloud} region as of {AS_OF} — {hint} (ignore this if the region is newer)"
+        return "error", f"not {_NAME[cloud]} region name ({shape}) — {hint}"
+    return "warning", f"not {_NAME[cloud]} region as of {AS_OF} — {hint} (ignore this if the region is newer)"
