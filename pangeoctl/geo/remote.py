@@ -7,6 +7,7 @@ worker (or, worse, as whole files downloaded for every tile).
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 
@@ -72,3 +73,40 @@ class RangeFile(io.RawIOBase):
         b[: len(data)] = data
         self.pos += len(data)
         return len(data)
+
+
+# ------------------------------------------------------------------ Planetary Computer SAS signing
+
+PC_TOKEN_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token"
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}  # (token_url, account, container) → (token, expiry)
+_TOKEN_LOCK = threading.Lock()
+
+
+def sas_sign(href: str, token_url: str = PC_TOKEN_URL, margin_s: float = 300) -> str:
+    """``href`` with a Planetary Computer SAS token for its storage account and container
+    (``https://<account>.blob.core.windows.net/<container>/…``), as ``planetary_computer.sign`` does.
+
+    Tokens are cached per process and fetched again when less than ``margin_s`` of their life is left
+    (they last about 45 minutes), so a reader that signs just before opening never uses a stale one.
+    """
+    import json
+    import time
+    import urllib.parse
+    import urllib.request
+    from datetime import datetime
+
+    url = urllib.parse.urlsplit(href)
+    account, container = url.netloc.split(".")[0].split(":")[0], url.path.lstrip("/").split("/")[0]
+    key = (token_url, account, container)
+    with _TOKEN_LOCK:
+        token, expiry = _TOKENS.get(key, ("", 0.0))
+        if expiry - time.time() < margin_s:
+            try:
+                with urllib.request.urlopen(f"{token_url.rstrip('/')}/{account}/{container}", timeout=30) as r:
+                    body = json.load(r)
+            except (OSError, ValueError) as e:
+                raise AssetError(f"cannot get a Planetary Computer token for {account}/{container} from {token_url}: {e}") from None
+            token = body["token"]
+            expiry = datetime.fromisoformat(body["msft:expiry"].replace("Z", "+00:00")).timestamp()
+            _TOKENS[key] = (token, expiry)
+    return urllib.parse.urlunsplit(url._replace(query=f"{url.query}&{token}" if url.query else token))

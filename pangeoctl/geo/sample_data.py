@@ -263,6 +263,7 @@ def landsat_scenes(
                 "proj:shape": [size, size],
                 "proj:transform": list(transform)[:6],
                 "platform": "landsat-9",
+                "landsat:collection_category": "T1",
                 "instruments": ["oli", "tirs"],
             },
             collection="landsat-c2-l2",

@@ -1,7 +1,10 @@
 """The sample catalog as real services on loopback: a STAC API (item search) and a Range-capable file server.
 
 So offline notebooks and tests take the cloud's code path: pystac-client searches an API, GDAL reads
-COGs with HTTP range requests. The server counts the bytes it sends, to show how little a small area
+COGs with HTTP range requests. Two cloud behaviours are imitated for the same files: under ``/usgs-landsat/``
+a requester-pays S3 bucket (403 unless the request carries ``x-amz-request-payer: requester``; point GDAL's
+``AWS_S3_ENDPOINT`` here), and under ``/landsat-c2/`` Planetary Computer blobs that need a SAS token from
+``/api/sas/v1/token/<account>/<container>`` (403 without one, or once it has expired). The server counts the bytes it sends, to show how little a small area
 costs. ``python -m pangeoctl.geo.serve DIR [--port N]`` generates the scenes into DIR and serves them;
 ``--files-only`` serves DIR as it is.
 """
@@ -53,6 +56,9 @@ class SampleServer(ThreadingHTTPServer):
     def __init__(self, directory: Path, items: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0):
         self.directory, self.items = Path(directory), items
         self.bytes_sent = 0
+        self.token_lifetime_s = 2700.0  # Planetary Computer's tokens last ~45 minutes
+        self.tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
+        self.tokens_issued = 0
         self.lock = threading.Lock()
         super().__init__((host, port), _Handler)
 
@@ -109,8 +115,42 @@ class _Handler(RangeRequestHandler):
         found = [it for it in self.server.items if _match(it, colls, bbox, interval, query)][:limit]  # type: ignore[arg-type]
         self._json({"type": "FeatureCollection", "features": found, "links": []})
 
+    def _cloud_gate(self) -> bool:
+        """Imitate requester pays and SAS tokens for the paths that ask for it; False when refused (403 sent)."""
+        import time
+
+        url = urlparse(str(self.path))
+        if url.path.startswith("/usgs-landsat/"):
+            if self.headers.get("x-amz-request-payer") != "requester":
+                self.send_error(403, "AccessDenied (requester pays bucket: send x-amz-request-payer)")
+                return False
+            self.path = url.path.removeprefix("/usgs-landsat")
+        elif url.path.startswith("/landsat-c2/"):
+            token = "&".join(f"{k}={v[0]}" for k, v in parse_qs(url.query).items() if k in ("se", "sig"))
+            if self.server.tokens.get(token, 0) < time.time():
+                self.send_error(403, "AuthenticationFailed (no or expired SAS token)")
+                return False
+            self.path = url.path.removeprefix("/landsat-c2")
+        return True
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        if self._cloud_gate():
+            super().do_HEAD()
+
     def do_GET(self) -> None:  # noqa: N802
+        import secrets
+        import time
+        from datetime import UTC
+
         url = urlparse(self.path)
+        if url.path.startswith("/api/sas/v1/token/"):
+            expiry = time.time() + self.server.token_lifetime_s
+            token = f"se={int(expiry)}&sig={secrets.token_hex(8)}"
+            self.server.tokens[token] = expiry
+            self.server.tokens_issued += 1
+            return self._json({"token": token, "msft:expiry": datetime.fromtimestamp(expiry, UTC).isoformat().replace("+00:00", "Z")})
+        if not self._cloud_gate():
+            return None
         if url.path.rstrip("/") == "/stac":
             base = self.server.url + "/stac"
             return self._json(
