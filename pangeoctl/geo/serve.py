@@ -119,7 +119,7 @@ class _Handler(RangeRequestHandler):
         """Imitate requester pays and SAS tokens for the paths that ask for it; False when refused (403 sent)."""
         import time
 
-        url = urlparse(str(self.path))
+        url = urlparse(str(self.path))  # type: ignore[has-type]
         if url.path.startswith("/usgs-landsat/"):
             if self.headers.get("x-amz-request-payer") != "requester":
                 self.send_error(403, "AccessDenied (requester pays bucket: send x-amz-request-payer)")
