@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import shutil
 import tempfile
 import time
 import urllib.error
@@ -22,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "landsat-ndvi.py"
+
+def example() -> Path:
+    from pangeoctl.resources import examples_dir
+
+    return examples_dir() / "landsat-ndvi.py"
 
 
 class CheckError(RuntimeError):
@@ -53,7 +56,7 @@ def notebook_cells(parameters: dict[str, Any]) -> list[str]:
     """The NDVI notebook's code cells, with its parameters cell overridden by ``parameters``."""
     import jupytext
 
-    cells = [c for c in jupytext.read(EXAMPLE).cells if c.cell_type == "code"]
+    cells = [c for c in jupytext.read(example()).cells if c.cell_type == "code"]
     if "parameters" not in cells[0].metadata.get("tags", []):
         raise CheckError("the NDVI notebook's first code cell is no longer its parameters cell — update pangeoctl.checks")
     overrides = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
@@ -152,15 +155,14 @@ def run(hub_url: str, admin_token: str, parameters: dict[str, Any], echo: Callab
     return result
 
 
-def run_local(cfg: Any, echo: Callable[[str], None]) -> CheckResult:
-    """The check on the local platform, against the synthetic sample catalog served from this process."""
+def run_on(target: Any, cfg: Any, site: Any, runner: Any, echo: Callable[[str], None]) -> CheckResult:
+    """The check on ``target``: a Kubernetes hub reads the notebook's default public catalog, next to the
+    data; the local platform reads the synthetic sample catalog served from this process."""
+    url, token = target.admin_access(cfg, site, runner)
+    if target.kubernetes:
+        return run(url, token, {}, echo)
     from pangeoctl.geo.serve import serve_sample
-    from pangeoctl.local import platform
-    from pangeoctl.local.layout import layout_for
 
-    layout = layout_for(cfg, resolve_ports=False)
-    if not layout.hub_port or not all(platform.health(layout).values()):
-        raise CheckError("the local platform is not up — run `pangeoctl up` first")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         srv, _ = serve_sample(Path(tmp) / "catalog", n_scenes=3, size=512)
@@ -168,21 +170,19 @@ def run_local(cfg: Any, echo: Callable[[str], None]) -> CheckResult:
         try:
             w, s, e, n = srv.items[0]["bbox"]
             box = [w + 0.3 * (e - w), s + 0.3 * (n - s), w + 0.3 * (e - w) + 0.03, s + 0.3 * (n - s) + 0.02]
-            result = run(layout.url, platform.admin_token(cfg), {"stac_url": f"{srv.url}/stac", "bbox": box, "output": "ndvi-check.tif"}, echo)
+            result = run(url, token, {"stac_url": f"{srv.url}/stac", "bbox": box, "output": "ndvi-check.tif"}, echo)
         finally:
             srv.shutdown()
-    shutil.rmtree(layout.state / "homes" / result.user, ignore_errors=True)  # the hub keeps homes; this one is ours
+    target.forget_home(cfg, site, result.user)  # the hub keeps homes; this one is ours
     return result
 
 
-def admin_token_from_cluster(cfg: Any, runner: Any, state: Path) -> str:
+def admin_token_from_cluster(cfg: Any, runner: Any, handle: Any) -> str:
     """The `pangeoctl` service token the jupyterhub chart generated, read from its Secret (never printed)."""
     import base64
 
-    from pangeoctl import clouds
     from pangeoctl.runner import Command
 
-    handle = clouds.get(cfg.cloud).handle(cfg, state)
     res = runner.run(
         Command(
             (

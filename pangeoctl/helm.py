@@ -8,11 +8,14 @@ same argv here instead.)
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
+from pangeoctl import resources
+from pangeoctl import wiring as W
 from pangeoctl.clouds.base import ClusterHandle
 from pangeoctl.config import Config, GitHubAuth
-from pangeoctl.render.values import GITHUB_SECRET, GITHUB_SECRET_KEY
+from pangeoctl.render.values import HUB_SECRET, HUB_SECRET_KEYS
 from pangeoctl.runner import Command, Stdin, read_secret
 
 REPOS = {"jupyterhub": "https://hub.jupyter.org/helm-chart/", "dask": "https://helm.dask.org/"}
@@ -20,68 +23,84 @@ TIMEOUT = "20m"
 
 
 def chart_dir() -> Path:
-    """``helm/pangeo`` in a checkout, or the copy packaged inside the wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "helm" / "pangeo", here / "_chart" / "pangeo"):
-        if (candidate / "Chart.yaml").exists():
-            return candidate
-    raise FileNotFoundError("the helm/pangeo chart is missing from this installation")
+    """The ``helm/pangeo`` chart: package data (a checkout's ``helm/pangeo`` is packaged as ``pangeoctl/_chart``)."""
+    return resources.chart()
 
 
-def _secret_manifest(name: str, namespace: str, key: str, value: str) -> str:
-    data = base64.b64encode(value.encode()).decode()
+def _secret_manifest(name: str, namespace: str, data: dict[str, str]) -> str:
+    lines = [f"  {key}: {base64.b64encode(value.encode()).decode()}" for key, value in data.items()]
     return (
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
-        f"  labels:\n    app.kubernetes.io/managed-by: pangeoctl\ntype: Opaque\ndata:\n  {key}: {data}\n"
+        "  labels:\n    app.kubernetes.io/managed-by: pangeoctl\ntype: Opaque\ndata:\n" + "\n".join(lines) + "\n"
     )
 
 
-def install(cfg: Config, handle: ClusterHandle, values: Path) -> list[Command]:
-    """Commands that install or upgrade the release; rerunning them changes only what changed."""
+def login_secrets(cfg: Config, secrets: Path) -> dict[str, tuple[str, Callable[[], str]]]:
+    """Secret key → (what it is, how to read it at run time). Generated passwords are kept under ``secrets``."""
+    from pangeoctl.local.platform import ensure_secret
+
+    auth = cfg.hub.auth
+    if isinstance(auth, GitHubAuth):
+        ref = auth.client_secret
+        return {HUB_SECRET_KEYS[W.GITHUB_SECRET_ENV]: (ref.describe(), lambda: read_secret(ref.env, ref.file))}
+    pw = auth.password
+    out: dict[str, tuple[str, Callable[[], str]]] = {
+        HUB_SECRET_KEYS[W.SHARED_PASSWORD_ENV]: (
+            pw.describe() if pw else f"file {secrets / 'password'}",
+            (lambda: read_secret(pw.env, pw.file)) if pw else (lambda: ensure_secret(secrets, "password")),
+        )
+    }
+    if auth.admins:
+        out[HUB_SECRET_KEYS[W.ADMIN_PASSWORD_ENV]] = (f"file {secrets / 'admin_password'}", lambda: ensure_secret(secrets, "admin_password"))
+    return out
+
+
+def prepare(cfg: Config, handle: ClusterHandle, secrets: Path) -> list[Command]:
+    """Chart repositories, dependencies, the namespace and the hub's login secrets — before the release."""
     ns = cfg.name
     chart = chart_dir()
     cmds = [Command(("helm", "repo", "add", name, url, "--force-update"), why=f"chart repository {name}") for name, url in REPOS.items()]
-    cmds.append(Command(("helm", "dependency", "build", str(chart)), why="fetch jupyterhub 4.4.0 and dask-gateway 2026.3.0"))
+    cmds.append(
+        Command(("helm", "dependency", "build", str(chart)), why="fetch " + " and ".join(f"{n} {v}" for n, v in resources.chart_versions().items()))
+    )
     cmds.append(
         Command(
             ("kubectl", *handle.kubectl(), "create", "namespace", ns), why="namespace", unless=("kubectl", *handle.kubectl(), "get", "namespace", ns)
         )
     )
-    auth = cfg.hub.auth
-    if isinstance(auth, GitHubAuth):
-        ref = auth.client_secret
-        cmds.append(
-            Command(
-                ("kubectl", *handle.kubectl(), "apply", "--namespace", ns, "-f", "-"),
-                why="GitHub OAuth client secret",
-                stdin=Stdin(
-                    f"Secret {GITHUB_SECRET} ({GITHUB_SECRET_KEY} from {ref.describe()})",
-                    lambda: _secret_manifest(GITHUB_SECRET, ns, GITHUB_SECRET_KEY, read_secret(ref.env, ref.file)),
-                ),
-            )
-        )
+    found = login_secrets(cfg, secrets)
+    label = ", ".join(f"{key} from {where}" for key, (where, _) in found.items())
     cmds.append(
         Command(
-            (
-                "helm",
-                "upgrade",
-                "--install",
-                cfg.name,
-                str(chart),
-                "--namespace",
-                ns,
-                *handle.helm(),
-                "--values",
-                str(values),
-                "--atomic",
-                "--wait",
-                "--timeout",
-                TIMEOUT,
-            ),
-            why="install or upgrade JupyterHub + Dask Gateway",
+            ("kubectl", *handle.kubectl(), "apply", "--namespace", ns, "-f", "-"),
+            why="the hub's login secrets",
+            stdin=Stdin(f"Secret {HUB_SECRET} ({label})", lambda: _secret_manifest(HUB_SECRET, ns, {key: read() for key, (_, read) in found.items()})),
         )
     )
     return cmds
+
+
+def upgrade(cfg: Config, handle: ClusterHandle, values: Path) -> Command:
+    """Install or upgrade the release; rerunning it changes only what changed."""
+    return Command(
+        (
+            "helm",
+            "upgrade",
+            "--install",
+            cfg.name,
+            str(chart_dir()),
+            "--namespace",
+            cfg.name,
+            *handle.helm(),
+            "--values",
+            str(values),
+            "--atomic",
+            "--wait",
+            "--timeout",
+            TIMEOUT,
+        ),
+        why="install or upgrade JupyterHub + Dask Gateway",
+    )
 
 
 def uninstall(cfg: Config, handle: ClusterHandle, *, purge_data: bool) -> list[Command]:
@@ -108,7 +127,7 @@ def values_diff(current: dict, rendered: dict) -> str:
     """A unified diff of two values trees, as YAML; empty when they are the same."""
     import difflib
 
-    from pangeoctl.render import dump_yaml
+    from pangeoctl.targets.base import dump_yaml
 
     a, b = dump_yaml(current).splitlines(), dump_yaml(rendered).splitlines()
     return "\n".join(difflib.unified_diff(a, b, "installed", "pangeo.yaml", lineterm=""))

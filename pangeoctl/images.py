@@ -14,8 +14,6 @@ from pathlib import Path
 
 from pangeoctl.runner import Command, MissingTool, Runner, install_hint
 
-ROOT = Path(__file__).resolve().parent.parent
-IMAGE_DIR = ROOT / "images" / "pangeo-geo"
 ENGINES = ("docker", "podman", "buildah")
 
 # What `image test` imports inside the image: everything examples/ and pangeoctl.geo use, plus a tiny compute.
@@ -49,12 +47,9 @@ def lock_versions(text: str) -> dict[str, str]:
 
 def chart_versions() -> dict[str, str]:
     """Versions the platform runs: dask-gateway server from helm/pangeo's dependency, JupyterHub from z2jh."""
-    from ruamel.yaml import YAML
+    from pangeoctl.resources import chart_versions as pinned
 
-    from pangeoctl.helm import chart_dir
-
-    chart = YAML(typ="safe").load((chart_dir() / "Chart.yaml").read_text())
-    deps = {d["name"]: str(d["version"]) for d in chart["dependencies"]}
+    deps = pinned()
     # z2jh 4.4.0 ships JupyterHub 5.5.0 (its appVersion); the singleuser server must share the major.
     z2jh_app = {"4.4.0": "5.5.0"}
     return {"dask-gateway": deps["dask-gateway"], "jupyterhub": z2jh_app.get(deps["jupyterhub"], "?")}
@@ -87,7 +82,9 @@ def required_modules() -> list[str]:
     import ast
 
     mods: set[str] = set()
-    files = [*(ROOT / "examples").glob("*.py"), *(ROOT / "pangeoctl" / "geo").glob("*.py")]
+    from pangeoctl.resources import examples_dir
+
+    files = [*examples_dir().glob("*.py"), *(Path(__file__).resolve().parent / "geo").glob("*.py")]
     for f in files:
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.Import):
@@ -106,10 +103,12 @@ def engine(runner: Runner, wanted: str | None) -> str:
 
 
 def build(eng: str, tag: str) -> Command:
-    dockerfile = str(IMAGE_DIR / "Dockerfile")
+    from pangeoctl.resources import checkout, image_dir
+
+    dockerfile, context = str(image_dir() / "Dockerfile"), str(checkout())
     if eng == "buildah":
-        return Command(("buildah", "bud", "--layers", "--tag", tag, "--file", dockerfile, str(ROOT)), why="build the user image")
-    return Command((eng, "build", "--tag", tag, "--file", dockerfile, str(ROOT)), why="build the user image")
+        return Command(("buildah", "bud", "--layers", "--tag", tag, "--file", dockerfile, context), why="build the user image")
+    return Command((eng, "build", "--tag", tag, "--file", dockerfile, context), why="build the user image")
 
 
 def test(eng: str, tag: str) -> Command:

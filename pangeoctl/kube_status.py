@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from pangeoctl import clouds
+from pangeoctl.clouds.base import ClusterHandle
 from pangeoctl.config import Config
 from pangeoctl.render.placement import POOL_LABEL
 from pangeoctl.runner import Command, Runner
@@ -22,8 +21,7 @@ def _json(runner: Runner, argv: tuple[str, ...], why: str) -> Any:
         return None
 
 
-def status(cfg: Config, runner: Runner, state: Path) -> dict[str, Any]:
-    handle = clouds.get(cfg.cloud).handle(cfg, state)
+def status(cfg: Config, runner: Runner, handle: ClusterHandle) -> dict[str, Any]:
     k = ("kubectl", *handle.kubectl())
     ns = cfg.name
     nodes = _json(runner, (*k, "get", "nodes", "--output", "json"), "nodes") or {"items": []}
@@ -52,4 +50,5 @@ def status(cfg: Config, runner: Runner, state: Path) -> dict[str, Any]:
         "dask_schedulers": len(by_kind.get("dask-scheduler", [])),
         "dask_workers": len(by_kind.get("dask-worker", [])),
         "up": bool(by_kind.get("hub")) and all(ph == "Running" for ph in by_kind.get("hub", [])),
+        "healthy": bool(by_kind.get("hub")) and all(ph == "Running" for kind in ("hub", "proxy") for ph in by_kind.get(kind, [])),
     }

@@ -126,7 +126,13 @@ def diagnose(text: str) -> str | None:
 
 
 class Runner(Protocol):
-    """Runs commands. ``run`` returns the result or raises :class:`RunError` on a non-zero exit."""
+    """Runs commands. ``run`` returns the result or raises :class:`RunError` on a non-zero exit.
+
+    ``dry_run`` is True for a runner that only shows commands: callers then skip what cannot be shown as a
+    command (starting local processes, waiting for readiness) and report missing tools instead of failing.
+    """
+
+    dry_run: bool
 
     def run(self, cmd: Command, *, check: bool = True) -> Result: ...
 
@@ -134,6 +140,8 @@ class Runner(Protocol):
 
 
 class RealRunner:
+    dry_run = False
+
     def __init__(self, echo: Callable[[str], None] | None = None):
         self.echo = echo
 
@@ -176,6 +184,8 @@ class RealRunner:
 class DryRunRunner:
     """Prints each command, shell-quoted, and runs nothing."""
 
+    dry_run = True
+
     def __init__(self, echo: Callable[[str], None]):
         self.echo = echo
 
@@ -189,6 +199,8 @@ class DryRunRunner:
 
 class RecordingRunner:
     """Keeps every command; ``fail_on`` makes the first command whose argv contains it fail."""
+
+    dry_run = False
 
     def __init__(
         self,

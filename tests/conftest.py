@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -10,6 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from pangeoctl.config import Config
+from pangeoctl.site import Site
+from pangeoctl.targets import Plan, target_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "tests" / "configs"
@@ -21,6 +26,15 @@ def schemas_dir() -> Path | None:
         if candidate and Path(candidate, "z2jh-4.4.0.values.schema.json").exists():
             return Path(candidate)
     return None
+
+
+# A fixed Site: plans made with it are the same on every machine and every day.
+SITE = Site(data_root=Path("/data/pangeoctl"), bin_dir=Path("/opt/venv/bin"), as_root=False, today=dt.date(2026, 12, 3))
+
+
+def plan_for(cfg: Config, where: Path | None = None, site: Site = SITE) -> Plan:
+    """The plan ``up`` would carry out for ``cfg`` on the fixed Site (files go to ``where``)."""
+    return target_for(cfg).plan(cfg, site, where)
 
 
 @pytest.fixture(autouse=True)

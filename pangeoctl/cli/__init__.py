@@ -12,6 +12,7 @@ Start here:  pangeoctl init --cloud local   then   pangeoctl up
 
 def create_app() -> typer.Typer:
     from pangeoctl.cli import check, cost, doctor, down, image, init, logs, render, status, up, validate
+    from pangeoctl.cli._errors import guarded
 
     app = typer.Typer(
         help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
@@ -28,14 +29,20 @@ def create_app() -> typer.Typer:
     app.command(rich_help_panel="Run")(doctor.doctor)
     app.add_typer(image.app, name="image", rich_help_panel="Build")
     app.command(rich_help_panel="Run")(version)
+    for group in (app, image.app):  # one error boundary for every command (cli/_errors.py)
+        for info in group.registered_commands:
+            if info.callback is not None:
+                info.callback = guarded(info.callback)
     return app
 
 
 def version() -> None:
     """Print pangeoctl's version and the chart versions it deploys."""
     from pangeoctl import __version__
+    from pangeoctl.resources import chart_versions
 
-    print(f"pangeoctl {__version__} (jupyterhub chart 4.4.0, dask-gateway chart 2026.3.0)")
+    charts = ", ".join(f"{name} chart {v}" for name, v in chart_versions().items())
+    print(f"pangeoctl {__version__} ({charts})")
 
 
 def main() -> None:

@@ -1,16 +1,21 @@
-"""What every command shares: the -c/--config option, loading with clean errors, exit codes, output."""
+"""What every command shares: the options, loading the config, the edge where Site and Target are made."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from pangeoctl.config import ConfigError
+from pangeoctl.cli._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from pangeoctl.config import Config
+    from pangeoctl.site import Site
+    from pangeoctl.targets import Target
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE"]
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The platform's pangeo.yaml.", show_default=True)]
 DEFAULT_CONFIG = Path("pangeo.yaml")
@@ -31,27 +36,42 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False):  # -> Config
-    """Load and validate; on a bad file print every problem (``FILE:LINE field: …``) and exit 2."""
+def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False) -> Config:
+    """Load and validate (a bad file raises ConfigError: every problem as ``FILE:LINE field: …``, exit 2)."""
     from pangeoctl.config import CLOUDS, load_with_warnings
 
     if cloud is not None and cloud not in CLOUDS:
         fail(f"--cloud {cloud!r} is not one of {', '.join(CLOUDS)}", EXIT_USAGE)
-    try:
-        cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks)
-    except ConfigError as e:
-        for p in e.problems:
-            err(p.format(e.filename))
-        raise typer.Exit(EXIT_USAGE) from None
+    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks)
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))
     return cfg
 
 
+def edge(cfg: Config, *, choose_ports: bool = False) -> tuple[Target, Site]:
+    """The target for ``cfg`` and this machine's Site — the one place the environment is read."""
+    from pangeoctl.site import Site
+    from pangeoctl.targets import target_for
+
+    target = target_for(cfg)
+    return target, target.locate(cfg, Site.current(), choose_ports=choose_ports)
+
+
+def runner_for(dry_run: bool, echo_to_stderr: bool = True):  # noqa: ANN201
+    """The dry-run runner prints to stdout (so it can be piped into a review); the real one tells stderr."""
+    from pangeoctl.runner import DryRunRunner, RealRunner
+
+    if dry_run:
+        return DryRunRunner(print)
+    return RealRunner(echo=err) if echo_to_stderr else RealRunner()
+
+
 def _cost_checks(cfg):  # noqa: ANN001, ANN202
     """Budget and data-proximity warnings; imported only for clouds that bill."""
-    if cfg.cloud not in ("gcp", "aws", "azure"):
+    from pangeoctl.config import MANAGED_CLOUDS
+
+    if cfg.cloud not in MANAGED_CLOUDS:
         return []
     from pangeoctl.cost import warnings
 

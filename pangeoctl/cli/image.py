@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pangeoctl.cli._common import EXIT_FAILED, EXIT_USAGE, DryRunOpt, err, fail
+from pangeoctl.cli._common import EXIT_FAILED, DryRunOpt, fail, runner_for
+from pangeoctl.resources import image_dir
 
 app = typer.Typer(help="The user image (images/pangeo-geo): lock, check, build, test, push.", no_args_is_help=True)
 TagOpt = Annotated[str, typer.Option("--tag", "-t", help="Image reference, e.g. ghcr.io/my-lab/pangeo-geo:2026.11.0.")]
@@ -16,15 +17,7 @@ EngineOpt = Annotated[str | None, typer.Option("--engine", help="docker, podman 
 
 
 def _run(cmds, dry_run: bool):  # noqa: ANN001, ANN202
-    from pangeoctl.runner import DryRunRunner, MissingTool, RealRunner, RunError
-
-    runner = DryRunRunner(print) if dry_run else RealRunner(echo=err)
-    try:
-        return [runner.run(c) for c in cmds]
-    except MissingTool as e:
-        fail(str(e), EXIT_USAGE)
-    except RunError as e:
-        fail(str(e), EXIT_FAILED)
+    return [runner_for(dry_run).run(c) for c in cmds]
 
 
 def _engine(name: str | None, dry_run: bool) -> str:
@@ -33,10 +26,10 @@ def _engine(name: str | None, dry_run: bool) -> str:
 
     try:
         return images.engine(RealRunner(), name)
-    except MissingTool as e:
+    except MissingTool:
         if dry_run:
             return name or "docker"
-        fail(str(e), EXIT_USAGE)
+        raise
 
 
 @app.command()
@@ -44,7 +37,7 @@ def check() -> None:
     """Compare dask, distributed, dask-gateway and jupyterhub in the image's lock with the platform's charts."""
     from pangeoctl import images
 
-    rows = images.check_alignment((images.IMAGE_DIR / "requirements.lock").read_text())
+    rows = images.check_alignment((image_dir() / "requirements.lock").read_text())
     for r in rows:
         print(f"{'ok  ' if r.ok else 'FAIL'} {r.package:20} image {r.image:22} platform {r.platform:14} {r.why}")
     if not all(r.ok for r in rows):
@@ -58,10 +51,10 @@ def lock(dry_run: DryRunOpt = False) -> None:
 
     with tempfile.TemporaryDirectory() as d:
         report = Path(d) / "report.json"
-        _run([images.pip_report(images.IMAGE_DIR / "requirements.in", report)], dry_run)
+        _run([images.pip_report(image_dir() / "requirements.in", report)], dry_run)
         if not dry_run:
-            images.write_lock(report, images.IMAGE_DIR / "requirements.lock")
-            print(f"wrote {images.IMAGE_DIR / 'requirements.lock'}")
+            images.write_lock(report, image_dir() / "requirements.lock")
+            print(f"wrote {image_dir() / 'requirements.lock'}")
 
 
 @app.command()
@@ -69,7 +62,7 @@ def build(tag: TagOpt, engine: EngineOpt = None, dry_run: DryRunOpt = False) -> 
     """Build the image from the repository (checks version alignment first)."""
     from pangeoctl import images
 
-    if not all(r.ok for r in images.check_alignment((images.IMAGE_DIR / "requirements.lock").read_text())):
+    if not all(r.ok for r in images.check_alignment((image_dir() / "requirements.lock").read_text())):
         fail("versions disagree with the platform — see `pangeoctl image check`", EXIT_FAILED)
     _run([images.build(_engine(engine, dry_run), tag)], dry_run)
 

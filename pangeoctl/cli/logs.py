@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, ConfigOpt, fail, load_config
+from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, ConfigOpt, edge, fail, load_config
 
 # the logger names each component prints with
 MARKS = {
@@ -25,9 +25,8 @@ def logs(
     if component not in ("all", *MARKS):
         fail(f"unknown component {component!r}: use all, hub, gateway or proxy", EXIT_USAGE)
     cfg = load_config(config, quiet=True)
-    from pangeoctl.local.layout import state_dir
-
-    log = state_dir(cfg) / "logs" / "hub.log"
+    target, site = edge(cfg)
+    log = target.log(cfg, site)
     if not log.exists():
         fail(f"no log at {log} — has `pangeoctl up` run?", 1)
     text = log.read_text(errors="replace").splitlines()

@@ -1,4 +1,4 @@
-"""`pangeoctl render`: write the helm values, cluster spec and commands `up` would use — change nothing."""
+"""`pangeoctl render`: write the files and commands `up` would use — change nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, CloudOpt, ConfigOpt, fail, load_config
+from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_USAGE, CloudOpt, ConfigOpt, edge, fail, load_config
 
 
 def render(
@@ -19,16 +19,17 @@ def render(
 
     For a Kubernetes cloud: values.yaml (for helm/pangeo: `jupyterhub:` and
     `dask-gateway:` sections), the cluster spec (an eksctl ClusterConfig on aws)
-    and commands.sh, the exact commands `up` runs. For local: the generated
-    jupyterhub_config.py and dask_gateway_config.py. No secret value is written.
+    and commands.sh, the exact commands `up` runs. For local: platform.json, the
+    data the local hub and gateway read. No secret value is written.
     """
-    from pangeoctl.render import render_plan, write_plan
+    from pangeoctl.targets.base import write_files
 
     cfg = load_config(config, cloud)
+    target, site = edge(cfg)
     out = output.resolve()
-    plan = render_plan(cfg, out)
+    plan = target.plan(cfg, site, out)
     try:
-        written = write_plan(plan, out)
+        written = write_files(plan.rendered(), out)
     except OSError as e:
         fail(f"cannot write into {output}: {e.strerror or e} — choose another directory with -o", EXIT_USAGE)
     for path in written:

@@ -25,12 +25,14 @@ def validate(
 
         print(json.dumps(json_schema(), indent=2))
         return
+    from pangeoctl.targets import target_for
+
     cfg = load_config(config, cloud)
     pools = (
         ", ".join(
             f"{n} {p.machine_type or ''} {p.min_nodes}–{p.max_nodes}{' spot' if p.spot else ''}".replace("  ", " ") for n, p in cfg.pools().items()
         )
-        if cfg.cloud not in ("local",)
+        if target_for(cfg).kubernetes
         else "no Kubernetes"
     )
     print(f"{config}: ok — {cfg.name} on {cfg.cloud}, {cfg.hub.auth.type} login, {len(cfg.hub.profiles)} profiles; pools: {pools}")

@@ -1,5 +1,2 @@
-"""The embedded platform: a real JupyterHub + Dask Gateway on this machine, no Kubernetes.
-
-``layout`` decides where things live (state dir, ports); ``platform`` starts, checks and stops the
-processes. The config files themselves come from the pure renderer in :mod:`pangeoctl.render.local`.
-"""
+"""The local platform's processes (:mod:`.platform`) and its fixed hub and gateway config modules, which read
+the data file :class:`pangeoctl.targets.local.LocalTarget` plans."""

@@ -20,15 +20,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.config import Config, SharedPasswordAuth
-from pangeoctl.local.layout import layout_for, state_dir
-from pangeoctl.render.local import LocalLayout, dask_gateway_config, jupyterhub_config
-from pangeoctl.render.values import GATEWAY_PREFIX
 from pangeoctl.runner import spawn
+from pangeoctl.site import PORTS_FILE
+from pangeoctl.targets.local import HUB_CONFIG, LocalLayout
+from pangeoctl.wiring import GATEWAY_PREFIX
 
 Echo = Callable[[str], None]
 
@@ -63,36 +61,54 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def ensure_secrets(cfg: Config, layout: LocalLayout) -> None:
-    """Random secrets, generated once and kept (mode 0600), so restarts keep sessions and tokens valid."""
+def _make(name: str) -> str:
     import base64
 
-    layout.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(layout.secrets, 0o700)
-    wanted = {
-        "cookie_secret": lambda: secrets.token_hex(32),
-        "proxy_token": lambda: secrets.token_hex(32),
-        "admin_token": lambda: secrets.token_hex(32),
-        "gateway_encrypt_key": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
-    auth = cfg.hub.auth
-    if isinstance(auth, SharedPasswordAuth) and auth.password is None:
-        wanted["password"] = lambda: secrets.token_urlsafe(12)
-    for name, make in wanted.items():
-        path = layout.secrets / name
-        if not path.exists():
-            _write_private(path, make() + "\n")
+    if name == "gateway_encrypt_key":
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if name == "password":
+        return secrets.token_urlsafe(12)
+    if name == "admin_password":  # JupyterHub's shared-password login wants 32 characters or more for admins
+        return secrets.token_urlsafe(32)
+    return secrets.token_hex(32)
 
 
-def write_configs(cfg: Config, layout: LocalLayout) -> bool:
-    """Write the rendered configs; True when either changed (the hub must restart to pick them up)."""
+def ensure_secret(folder: Path, name: str) -> str:
+    """The secret ``folder/name``, generated once (mode 0600, folder 0700) and kept, so restarts keep
+    sessions, tokens and passwords valid."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    path = folder / name
+    if not path.exists():
+        _write_private(path, _make(name) + "\n")
+    return path.read_text().strip()
+
+
+def ensure_secrets(layout: LocalLayout, names: list[str]) -> None:
+    for name in names:
+        ensure_secret(layout.secrets, name)
+
+
+def write_files(layout: LocalLayout, files: dict[str, str]) -> bool:
+    """Write the platform's data files; True when one changed (the hub must restart to pick it up)."""
     changed = False
-    for name, text in (("jupyterhub_config.py", jupyterhub_config(cfg, layout)), ("dask_gateway_config.py", dask_gateway_config(cfg, layout))):
+    for name, text in files.items():
         path = layout.state / name
         if not path.exists() or path.read_text() != text:
-            path.write_text(text)
+            _write_atomic(path, text)
             changed = True
     return changed
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write beside, then rename: a full disk leaves the old file whole, never a truncated one."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise LocalError(f"cannot write {path}: {e.strerror or e} — free some space in {path.parent} or set `local.state_dir`") from None
 
 
 def _hub_pid_file(layout: LocalLayout) -> Path:
@@ -141,40 +157,33 @@ def health(layout: LocalLayout) -> dict[str, bool]:
 
 
 def _log_tail(layout: LocalLayout, n: int = 15) -> str:
-    log = layout.state / "logs" / "hub.log"
+    log = layout.log
     return "\n".join(log.read_text(errors="replace").splitlines()[-n:]) if log.exists() else "(no log)"
 
 
 # ------------------------------------------------------------------ up / down / status
 
 
-@dataclass
-class UpResult:
-    url: str
-    state: Path
-    password_file: Path | None
-    changed: str  # "started", "restarted" or "unchanged"
-    seconds: float
+def up(layout: LocalLayout, files: dict[str, str], *, needs: list[str], echo: Echo, timeout: float = 120) -> str:
+    """Bring the platform up, or leave it as it is when it already runs with these files.
 
-
-def up(cfg: Config, echo: Echo, *, timeout: float = 120) -> UpResult:
-    """Bring the platform up, or leave it as it is when it already runs with this config."""
+    Returns "started", "restarted" or "unchanged".
+    """
     check_installed()
-    t0 = time.monotonic()
-    layout = layout_for(cfg, resolve_ports=True)
     for sub in ("run", "logs", "homes", "dask-clusters"):
         (layout.state / sub).mkdir(parents=True, exist_ok=True)
-    ensure_secrets(cfg, layout)
-    changed = write_configs(cfg, layout)
+    _write_atomic(layout.state / PORTS_FILE, json.dumps(layout.ports, indent=1, sort_keys=True))
+    ensure_secrets(layout, needs)
+    changed = write_files(layout, files)
     pid = hub_pid(layout)
     outcome = "started"
     if pid and not changed:
         if all(health(layout).values()):
-            return _result(cfg, layout, "unchanged", t0)
+            return "unchanged"
         echo("the hub runs but is not healthy; giving it a moment")
         try:
             _wait_ready(layout, pid, echo, timeout=min(timeout, 5))
-            return _result(cfg, layout, "unchanged", t0)
+            return "unchanged"
         except LocalError:
             echo("still not healthy: restarting the hub (users, homes and clusters are kept)")
             _stop_hub(layout, pid)
@@ -185,9 +194,10 @@ def up(cfg: Config, echo: Echo, *, timeout: float = 120) -> UpResult:
         outcome = "restarted"
     _check_port_free(layout)
     pid = spawn(
-        [str(layout.bin_dir / "jupyterhub"), "-f", str(layout.state / "jupyterhub_config.py")],
+        [str(layout.bin_dir / "jupyterhub"), "-f", str(HUB_CONFIG)],
         cwd=layout.state,
-        log=layout.state / "logs" / "hub.log",
+        log=layout.log,
+        env={"PANGEOCTL_PLATFORM": str(layout.data_file)},
     )
     _hub_pid_file(layout).write_text(str(pid))
     try:
@@ -197,15 +207,7 @@ def up(cfg: Config, echo: Echo, *, timeout: float = 120) -> UpResult:
         _terminate(_ours(layout, pid), timeout=10)
         _hub_pid_file(layout).unlink(missing_ok=True)
         raise
-    return _result(cfg, layout, outcome, t0)
-
-
-def _result(cfg: Config, layout: LocalLayout, changed: str, t0: float) -> UpResult:
-    auth = cfg.hub.auth
-    pw = None
-    if isinstance(auth, SharedPasswordAuth):
-        pw = auth.password.file if auth.password and auth.password.file else None if auth.password else layout.secrets / "password"
-    return UpResult(layout.url, layout.state, pw, changed, time.monotonic() - t0)
+    return outcome
 
 
 def _check_port_free(layout: LocalLayout) -> None:
@@ -214,10 +216,10 @@ def _check_port_free(layout: LocalLayout) -> None:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((layout.host, layout.hub_port))
+            s.bind((layout.host, layout.ports["hub_port"]))
         except OSError:
             raise LocalError(
-                f"port {layout.hub_port} on {layout.host} is in use by another program — set `local.port` in pangeo.yaml (0 picks a free one)"
+                f"port {layout.ports['hub_port']} on {layout.host} is in use by another program — set `local.port` in pangeo.yaml (0 picks a free one)"
             ) from None
 
 
@@ -229,7 +231,7 @@ def _wait_ready(layout: LocalLayout, pid: int, echo: Echo, *, timeout: float) ->
         if all(state.values()):
             return
         if not _alive(pid, "jupyterhub"):
-            raise LocalError(f"the hub exited while starting; last lines of {layout.state / 'logs' / 'hub.log'}:\n{_log_tail(layout)}")
+            raise LocalError(f"the hub exited while starting; last lines of {layout.log}:\n{_log_tail(layout)}")
         waiting = ", ".join(k for k, ok in state.items() if not ok)
         if waiting != last:
             echo(f"waiting for {waiting} …")
@@ -287,9 +289,8 @@ def _stop_hub(layout: LocalLayout, pid: int) -> None:
     _terminate([c for c in children if c.is_running() and "dask" not in " ".join(c.cmdline())], timeout=10)
 
 
-def down(cfg: Config, echo: Echo, *, purge: bool = False) -> list[int]:
+def down(layout: LocalLayout, echo: Echo, *, purge: bool = False) -> list[int]:
     """Stop every process of the platform. Returns the pids that were stopped. Keeps state unless ``purge``."""
-    layout = layout_for(cfg, resolve_ports=False)
     pid = hub_pid(layout)
     procs = _ours(layout, pid)
     if pid:
@@ -312,7 +313,7 @@ def listening_ports(layout: LocalLayout) -> list[int]:
     import socket
 
     busy = []
-    for port in layout.ports().values():
+    for port in layout.ports.values():
         if not port:
             continue
         with socket.socket() as s:
@@ -322,14 +323,13 @@ def listening_ports(layout: LocalLayout) -> list[int]:
     return busy
 
 
-def status(cfg: Config) -> dict[str, Any]:
+def status(layout: LocalLayout) -> dict[str, Any]:
     """Processes, users, servers, Dask clusters and workers — what ``pangeoctl status`` prints."""
     import psutil
 
-    layout = layout_for(cfg, resolve_ports=False)
     pid = hub_pid(layout)
     ok = health(layout) if pid else {"hub": False, "gateway": False}
-    procs: dict[str, Any] = {"hub": {"pid": pid, "port": layout.hub_port, "healthy": ok["hub"]}}
+    procs: dict[str, Any] = {"hub": {"pid": pid, "port": layout.ports["hub_port"], "healthy": ok["hub"]}}
     kids = []
     if pid:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -344,8 +344,8 @@ def status(cfg: Config) -> dict[str, Any]:
                 continue
         return None
 
-    procs["proxy"] = {"pid": find("configurable-http-proxy"), "port": layout.hub_port, "healthy": ok["hub"]}
-    procs["gateway"] = {"pid": find("dask_gateway_server"), "port": layout.gateway_tcp_port, "healthy": ok["gateway"]}
+    procs["proxy"] = {"pid": find("configurable-http-proxy") or find("pangeoctl.local.chp"), "port": layout.ports["hub_port"], "healthy": ok["hub"]}
+    procs["gateway"] = {"pid": find("dask_gateway_server"), "port": layout.ports["gateway_tcp_port"], "healthy": ok["gateway"]}
     users: list[dict[str, Any]] = []
     token_file = layout.secrets / "admin_token"
     if ok["hub"] and token_file.exists():
@@ -356,8 +356,9 @@ def status(cfg: Config) -> dict[str, Any]:
         "cloud": "local",
         "url": layout.url,
         "state_dir": str(layout.state),
-        "log": str(layout.state / "logs" / "hub.log"),
+        "log": str(layout.log),
         "up": bool(pid),
+        "healthy": bool(pid) and all(p["healthy"] for p in procs.values()),
         "processes": procs,
         "users": users,
         "clusters": clusters(layout),
@@ -384,5 +385,5 @@ def clusters(layout: LocalLayout) -> list[dict[str, Any]]:
     return [{"name": n, "user": u, "status": names.get(s, str(s)), "workers": w} for n, u, s, w in rows]
 
 
-def admin_token(cfg: Config) -> str:
-    return (state_dir(cfg) / "secrets" / "admin_token").read_text().strip()
+def admin_token(layout: LocalLayout) -> str:
+    return (layout.secrets / "admin_token").read_text().strip()

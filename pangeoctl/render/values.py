@@ -1,27 +1,40 @@
-"""Config → helm values for ``helm/pangeo``: the ``jupyterhub:`` (z2jh 4.4.0) and ``dask-gateway:``
-(dask-gateway 2026.3.0) sections.
+"""The Kubernetes view of the wiring: helm values for ``helm/pangeo`` — the ``jupyterhub:`` (z2jh 4.4.0)
+and ``dask-gateway:`` (dask-gateway 2026.3.0) sections.
 
-Pure. The stable wiring that never depends on pangeo.yaml (service names, the gateway's prefix, its auth
-type) sits in ``helm/pangeo/values.yaml``; this module renders only what the file decides. Helm coalesces
-subchart defaults ← ``helm/pangeo/values.yaml`` ← these values, and :func:`coalesce` does the same for the
-schema tests and for ``validate``.
+Pure. Every fact shared with the local platform comes from :mod:`pangeoctl.wiring`; this module only says
+it in the charts' words. Helm coalesces subchart defaults ← ``helm/pangeo/values.yaml`` ← these values,
+and :func:`coalesce` does the same for the schema tests and for ``validate``.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import json
 from typing import Any
 
-from pangeoctl.config import Config, GitHubAuth
-from pangeoctl.render.gateway import gateway_config
+from pangeoctl import gateway_extra
+from pangeoctl import wiring as W
+from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
 from pangeoctl.render.placement import pod_rules
 from pangeoctl.units import format_memory, k8s_quantity
 
-GITHUB_SECRET = "pangeo-github-oauth"  # Kubernetes Secret the runner creates from the reference
-GITHUB_SECRET_KEY = "client-secret"
-GATEWAY_SERVICE = "dask-gateway"  # JupyterHub service name == dask-gateway's jupyterhubServiceName
-GATEWAY_PREFIX = f"/services/{GATEWAY_SERVICE}"
-TRAEFIK_SERVICE = "traefik-dask-gateway"  # from `dask-gateway.fullnameOverride: dask-gateway`
+HUB_SECRET = "pangeo-hub-auth"  # Kubernetes Secret the runner creates from the login secrets' references
+# env var the hub reads → key in that Secret
+HUB_SECRET_KEYS = {W.GITHUB_SECRET_ENV: "github-client-secret", W.SHARED_PASSWORD_ENV: "shared-password", W.ADMIN_PASSWORD_ENV: "admin-password"}
+SINGLE_NODE = ("kind", "minikube")  # one node, no pool labels, no load balancer
+# On a single-node test cluster a profile's limits stay, but its guarantee is capped so it fits beside the hub.
+SINGLE_NODE_GUARANTEE = {"cpu": 0.5, "memory": 1024**3}
+
+# Fixed code, not generated: sets the login secrets from the hub's environment (filled from HUB_SECRET).
+HUB_SECRETS_FROM_ENV = f"""import os
+for _cls, _trait, _var in (
+    ("SharedPasswordAuthenticator", "user_password", {W.SHARED_PASSWORD_ENV!r}),
+    ("SharedPasswordAuthenticator", "admin_password", {W.ADMIN_PASSWORD_ENV!r}),
+):
+    if os.environ.get(_var):
+        setattr(c[_cls], _trait, os.environ[_var])
+"""
 
 
 def split_image(ref: str) -> dict[str, str]:
@@ -46,26 +59,54 @@ def coalesce(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def hub_url(cfg: Config) -> str | None:
+    """The address people open, when the plan can know it (a domain, or kind's port on localhost)."""
+    if cfg.hub.domain:
+        return f"{'https' if cfg.https_enabled else 'http'}://{cfg.hub.domain}"
+    if cfg.cloud == "kind":
+        return f"http://localhost:{W.KIND_HOST_PORT}"
+    return None
+
+
+def kube_wiring(cfg: Config) -> W.Wiring:
+    return W.wiring(cfg, W.kubernetes_endpoints(cfg, hub_url(cfg)), containers=True)
+
+
 def render_values(cfg: Config) -> dict[str, Any]:
     """Helm values for ``helm/pangeo`` from a validated config."""
-    return {"jupyterhub": _jupyterhub(cfg), "dask-gateway": _dask_gateway(cfg)}
+    w = kube_wiring(cfg)
+    return {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w)}
 
 
-def _jupyterhub(cfg: Config) -> dict[str, Any]:
-    cloud = cfg.cloud
+def kubespawner_env(env: dict[str, str]) -> dict[str, str]:
+    """KubeSpawner formats every env value with ``str.format`` (user name, …): literal braces are doubled."""
+    return {k: v.replace("{", "{{").replace("}", "}}") for k, v in env.items()}
+
+
+def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
+    single = cfg.cloud in SINGLE_NODE
     hub: dict[str, Any] = {
-        "config": _auth_config(cfg),
-        # Users and their servers may reach the gateway; nothing else about services.
-        "loadRoles": {
-            "user": {"scopes": ["self", f"access:services!service={GATEWAY_SERVICE}"]},
-            "server": {"scopes": ["users:activity!user", "access:servers!server", f"access:services!service={GATEWAY_SERVICE}"]},
-            # `pangeoctl check` creates a temporary user, starts its server and removes it again.
-            "pangeoctl-check": {"services": ["pangeoctl"], "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"]},
+        "config": w.hub_config,
+        "loadRoles": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in w.roles},
+        "services": {
+            # The hub registers the gateway as a service, generates its API token into the `hub` Secret, and
+            # the proxy routes its prefix to the gateway's traefik.
+            W.GATEWAY_SERVICE: {"display": False, "url": f"http://{W.TRAEFIK_SERVICE}:{W.TRAEFIK_PORT}"},
+            W.ADMIN_SERVICE: {"display": False},
         },
+        "extraEnv": {var: {"valueFrom": {"secretKeyRef": {"name": HUB_SECRET, "key": HUB_SECRET_KEYS[var]}}} for var in w.secrets_env},
+        # `helm uninstall` would delete the hub database with its PVC; `down` promises to keep it.
+        "db": {"pvc": {"annotations": {"helm.sh/resource-policy": "keep"}}},
     }
-    if isinstance(cfg.hub.auth, GitHubAuth):
-        hub["extraEnv"] = {"GITHUB_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {"name": GITHUB_SECRET, "key": GITHUB_SECRET_KEY}}}}
-    proxy: dict[str, Any] = {"service": {"type": "LoadBalancer"}}
+    if not isinstance(cfg.hub.auth, GitHubAuth):
+        hub["extraConfig"] = {"pangeoctl-secrets": HUB_SECRETS_FROM_ENV}
+    # Cilium (GKE Dataplane V2, AKS) never matches pod IPs with ipBlock (cilium/cilium#19601), and the
+    # proxy reaches private IPs only through such a rule: allow the gateway's traefik by pod labels.
+    traefik_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": W.GATEWAY_RELEASE_NAME, "app.kubernetes.io/component": "traefik"}}}
+    proxy: dict[str, Any] = {
+        "service": {"type": "NodePort", "nodePorts": {"http": W.HUB_NODE_PORT}} if single else {"type": "LoadBalancer"},
+        "chp": {"networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}]}]}},
+    }
     if cfg.https_enabled:
         proxy["https"] = {
             "enabled": True,
@@ -77,116 +118,107 @@ def _jupyterhub(cfg: Config) -> dict[str, Any]:
     singleuser: dict[str, Any] = {
         "image": split_image(cfg.image),
         "storage": {"capacity": k8s_quantity(cfg.hub.home_storage)},
-        "extraEnv": {
-            "DASK_GATEWAY__ADDRESS": f"http://proxy-public{GATEWAY_PREFIX}",
-            "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://{TRAEFIK_SERVICE}:80",
-            "DASK_GATEWAY__PUBLIC_ADDRESS": f"{GATEWAY_PREFIX}/",
-            "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
-            # Workers run the notebook's own image unless the user asks otherwise.
-            "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE": "{JUPYTER_IMAGE_SPEC}",
-        },
-        "networkPolicy": {
-            "egress": [{"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/component": "traefik"}}}]}],
-        },
+        "extraEnv": kubespawner_env(w.user_env),
+        "networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}, {"port": W.TRAEFIK_TCP_PORT}]}]},
         "profileList": [_profile(cfg, p) for p in cfg.hub.profiles],
     }
     if default is not None:
-        singleuser["cpu"] = {"limit": default.cpu, "guarantee": default.cpu}
-        singleuser["memory"] = {"limit": format_memory(default.memory), "guarantee": format_memory(default.memory)}
+        singleuser["cpu"] = {"limit": default.cpu, "guarantee": _guarantee(cfg, "cpu", default.cpu)}
+        singleuser["memory"] = {"limit": format_memory(default.memory), "guarantee": format_memory(_guarantee(cfg, "memory", default.memory))}
+    # Pools are labelled on clouds we create; kind, minikube and an existing cluster's nodes are not.
+    purpose = "require" if cfg.cloud in MANAGED_CLOUDS else "prefer"
     values: dict[str, Any] = {
         "hub": hub,
         "proxy": proxy,
         "singleuser": singleuser,
         "scheduling": {
-            "userScheduler": {"enabled": True},
+            "userScheduler": {"enabled": not single},
             "podPriority": {"enabled": True},
             "userPlaceholder": {"enabled": True, "replicas": 0},
-            "corePods": {"nodeAffinity": {"matchNodePurpose": "require"}},
-            "userPods": {"nodeAffinity": {"matchNodePurpose": "require"}},
+            "corePods": {"nodeAffinity": {"matchNodePurpose": purpose}},
+            "userPods": {"nodeAffinity": {"matchNodePurpose": purpose}},
         },
-        "cull": {
-            "enabled": True,
-            "timeout": cfg.hub.cull_idle,
-            "every": min(600, max(60, cfg.hub.cull_idle // 6)),
-            "maxAge": cfg.hub.max_age,
-        },
-        "prePuller": {"hook": {"enabled": True}, "continuous": {"enabled": True}},
+        "cull": {"enabled": True, "timeout": w.cull.timeout, "every": w.cull.every, "maxAge": w.cull.max_age},
+        "prePuller": {"hook": {"enabled": not single}, "continuous": {"enabled": not single}},
     }
-    if cloud in ("kind", "minikube"):
-        # One node with no pool labels: let pods land anywhere, and no LoadBalancer to wait for.
-        values["scheduling"]["corePods"] = {"nodeAffinity": {"matchNodePurpose": "prefer"}}
-        values["scheduling"]["userPods"] = {"nodeAffinity": {"matchNodePurpose": "prefer"}}
-        values["scheduling"]["userScheduler"] = {"enabled": False}
-        values["proxy"]["service"] = {"type": "NodePort"}
-        values["prePuller"] = {"hook": {"enabled": False}, "continuous": {"enabled": False}}
     return values
 
 
-def _auth_config(cfg: Config) -> dict[str, Any]:
-    auth = cfg.hub.auth
-    if isinstance(auth, GitHubAuth):
-        scheme = "https" if cfg.https_enabled else "http"
-        host = cfg.hub.domain or "localhost"
-        github: dict[str, Any] = {
-            "client_id": auth.client_id,
-            "oauth_callback_url": f"{scheme}://{host}/hub/oauth_callback",
-            "allowed_organizations": auth.allowed_organizations,
-            "allowed_users": auth.allowed_users,
-            "admin_users": auth.admins,
-            # read:org lets membership of private organisations and teams be checked.
-            "scope": ["read:org"],
-        }
-        return {"JupyterHub": {"authenticator_class": "github"}, "GitHubOAuthenticator": github}
-    return {
-        "JupyterHub": {"authenticator_class": "shared-password"},
-        "Authenticator": {"admin_users": auth.admins, "allowed_users": auth.users, "allow_all": auth.allow_all},
-    }
+def _guarantee(cfg: Config, kind: str, value: Any) -> Any:
+    return min(value, SINGLE_NODE_GUARANTEE[kind]) if cfg.cloud in SINGLE_NODE else value
 
 
 def _profile(cfg: Config, p: Any) -> dict[str, Any]:
     override: dict[str, Any] = {
-        "cpu_guarantee": p.cpu,
+        "cpu_guarantee": _guarantee(cfg, "cpu", p.cpu),
         "cpu_limit": p.cpu,
-        "mem_guarantee": format_memory(p.memory),
+        "mem_guarantee": format_memory(_guarantee(cfg, "memory", p.memory)),
         "mem_limit": format_memory(p.memory),
     }
     if p.image:
         override["image"] = p.image
     if p.gpu:
-        rules = pod_rules(cfg.cloud, "gpu", cfg.cluster.pools.gpu.spot if cfg.cluster.pools.gpu else False)
+        gpu_pool = cfg.cluster.pools.gpu
+        rules = pod_rules(cfg.cloud, "gpu", gpu_pool.spot if gpu_pool else False)
         override["extra_resource_limits"] = {"nvidia.com/gpu": str(p.gpu)}
         override["node_selector"] = rules["nodeSelector"]
         override["tolerations"] = rules["tolerations"]
-    elif cfg.cloud in ("gcp", "aws", "azure"):
+    elif cfg.cloud in MANAGED_CLOUDS:
         override["node_selector"] = pod_rules(cfg.cloud, "user", cfg.cluster.pools.user.spot)["nodeSelector"]
     return {"display_name": p.name, "description": p.description, "default": p.default, "kubespawner_override": override}
 
 
-def _dask_gateway(cfg: Config) -> dict[str, Any]:
-    cloud = cfg.cloud
-    managed = cloud in ("gcp", "aws", "azure")
+def gateway_extra_config(data: dict[str, Any]) -> str:
+    """The chart's ``gateway.extraConfig``: :mod:`pangeoctl.gateway_extra`'s fixed source, then one call with
+    the data as a JSON literal (the gateway image has no pangeoctl to import)."""
+    source = inspect.getsource(gateway_extra)
+    call = f"\nimport json as _json\nconfigure(c, _json.loads({json.dumps(json.dumps(data, sort_keys=True))}), {W.KUBE_BACKEND!r})\n"
+    return source + call
+
+
+def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
+    managed = cfg.cloud in MANAGED_CLOUDS
     scheduler_extra: dict[str, Any] = {}
     worker_extra: dict[str, Any] = {}
     core_selector: dict[str, Any] = {}
     if managed:
-        scheduler_extra = pod_rules(cloud, "user", cfg.cluster.pools.user.spot)
-        worker_extra = pod_rules(cloud, "worker", cfg.cluster.pools.worker.spot)
-        core_selector = pod_rules(cloud, "core", cfg.cluster.pools.core.spot)["nodeSelector"]
+        scheduler_extra = pod_rules(cfg.cloud, "user", cfg.cluster.pools.user.spot)
+        worker_extra = pod_rules(cfg.cloud, "worker", cfg.cluster.pools.worker.spot)
+        core_selector = pod_rules(cfg.cloud, "core", cfg.cluster.pools.core.spot)["nodeSelector"]
+    memory = k8s_quantity(w.dask["scheduler_memory"])
     gateway: dict[str, Any] = {
+        "prefix": W.GATEWAY_PREFIX,
+        "auth": {
+            "type": "jupyterhub",
+            "jupyterhub": {
+                "apiUrl": w.endpoints.hub_api,
+                # The token the jupyterhub subchart generated for the service, and the service name, so the
+                # gateway checks that a token carries access:services!service=dask-gateway.
+                "apiTokenFromSecretName": "hub",
+                "apiTokenFromSecretKey": f"hub.services.{W.GATEWAY_SERVICE}.apiToken",
+                "jupyterhubServiceName": W.GATEWAY_SERVICE,
+            },
+        },
         "backend": {
             "image": split_image(cfg.worker_image),
             "scheduler": {
-                "cores": {"request": 1, "limit": 1},
-                "memory": {"request": "2G", "limit": "2G"},
+                "cores": {"request": w.dask["scheduler_cores"], "limit": w.dask["scheduler_cores"]},
+                "memory": {"request": memory, "limit": memory},
                 "extraPodConfig": scheduler_extra,
             },
             "worker": {"extraPodConfig": worker_extra},
         },
-        "extraConfig": {"pangeoctl": gateway_config(cfg, backend="dask_gateway_server.backends.kubernetes.KubeBackend", image_option=True)},
+        "extraConfig": {"pangeoctl": gateway_extra_config(w.dask)},
     }
-    out: dict[str, Any] = {"gateway": gateway}
+    out: dict[str, Any] = {
+        "fullnameOverride": W.GATEWAY_RELEASE_NAME,
+        "gateway": gateway,
+        # Reached through the hub's proxy; no second public load balancer.
+        "traefik": {"service": {"type": "ClusterIP"}},
+    }
     if core_selector:
         gateway["nodeSelector"] = core_selector
         out["controller"] = {"nodeSelector": core_selector}
-        out["traefik"] = {"nodeSelector": core_selector}
+        out["traefik"]["nodeSelector"] = core_selector
     return out
+

@@ -8,9 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pangeoctl import config as C
-from pangeoctl.local.layout import layout_for
-from pangeoctl.render.local import user_environment
 from tests.conftest import ROOT
 from tests.integration.conftest import Platform
 
@@ -31,7 +28,8 @@ def execute(path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, ti
 def run_as(platform: Platform, user: str, path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Execute a notebook as ``user`` would in their server (same gateway settings and token); its text output."""
     platform.api("POST", "/users", {"usernames": [user]})
-    env = {**user_environment(layout_for(C.load(platform.config), resolve_ports=True)), "JUPYTERHUB_API_TOKEN": platform.user_token(user)}
+    servers = json.loads((platform.state / "platform.json").read_text())["spawner"]["environment"]  # what the hub gives servers
+    env = {**servers, "JUPYTERHUB_API_TOKEN": platform.user_token(user)}
     nb = execute(path, env, monkeypatch)
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 

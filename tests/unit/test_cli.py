@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pangeoctl import config as C
 from pangeoctl.cli import create_app
 from pangeoctl.doctor import doctor
 from pangeoctl.runner import RecordingRunner
@@ -30,7 +31,10 @@ def run(*args: str, cwd: Path | None = None):
 
 
 def test_init_then_validate_then_render(tmp_path):
-    r = run("init", "--cloud", "gcp", "--project", "lab-1", "--region", "us-central1", "--github-org", "my-lab", "-o", str(tmp_path / "p.yaml"))
+    r = run(
+        "init", "--cloud", "gcp", "--project", "lab-1", "--region", "us-central1", "--github-org", "my-lab",
+        "--domain", "hub.my-lab.org", "--email", "ops@my-lab.org", "-o", str(tmp_path / "p.yaml"),
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     text = (tmp_path / "p.yaml").read_text()
     assert "client_secret: {env: GITHUB_CLIENT_SECRET}" in text and "#" in text
@@ -86,7 +90,9 @@ def test_up_dry_run_prints_the_plan_and_creates_nothing(tmp_path):
     r = run("up", "-c", str(CONFIGS / "aws.happy.yaml"), "--dry-run")
     assert r.exit_code == 0, r.output
     assert "eksctl create cluster -f" in r.output
-    assert "# cost: ~$158/month idle" in r.output
+    from pangeoctl.cost import estimate
+
+    assert f"# cost: ~${estimate(C.load(CONFIGS / 'aws.happy.yaml')).idle:,.0f}/month idle" in r.output
     assert "helm upgrade --install ocean-lab" in r.output
     assert "gh-secret-value" not in r.output
     assert not (Path(os.environ["HOME"]) / ".local" / "share" / "pangeoctl").exists()
@@ -151,9 +157,10 @@ def test_cloud_override_is_applied_before_any_check(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text(
         "name: lab\ncloud: local\ngcp: {project: p, region: us-central1}\n"
-        "hub:\n  auth: {type: github, client_id: a, client_secret: {env: X}, allowed_users: [a]}\n"
+        "hub:\n  domain: hub.lab.org\n  https: {contact_email: ops@lab.org}\n"
+        "  auth: {type: github, client_id: a, client_secret: {env: X}, allowed_users: [a]}\n"
     )
-    assert run("validate", "-c", str(f)).exit_code == 2  # GitHub login on local
+    assert run("validate", "-c", str(f)).exit_code == 2  # a domain on the local platform
     r = run("validate", "-c", str(f), "--cloud", "gcp")
     assert r.exit_code == 0, r.output
     assert r.output.startswith(f"{f}: ok — lab on gcp")

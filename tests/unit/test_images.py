@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pangeoctl import images
+from pangeoctl import images, resources
 
-LOCK = (images.IMAGE_DIR / "requirements.lock").read_text()
-DOCKERFILE = (images.IMAGE_DIR / "Dockerfile").read_text()
+LOCK = (resources.image_dir() / "requirements.lock").read_text()
+DOCKERFILE = (resources.image_dir() / "Dockerfile").read_text()
 
 
 def test_lock_covers_every_import_of_the_examples_and_geo():
@@ -65,7 +65,7 @@ def test_dockerfile_rules():
 def test_build_argv(eng, expected):
     cmd = images.build(eng, "ghcr.io/lab/geo:1")
     assert list(cmd.argv[: len(expected)]) == expected
-    assert cmd.argv[-2:] == (str(images.IMAGE_DIR / "Dockerfile"), str(images.ROOT))
+    assert cmd.argv[-2:] == (str(resources.image_dir() / "Dockerfile"), str(resources.checkout()))
 
 
 def test_test_and_push_argv():

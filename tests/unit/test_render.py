@@ -10,9 +10,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from pangeoctl import config as C
-from pangeoctl.render import render_plan, write_plan
 from pangeoctl.render.values import coalesce, render_values
-from tests.conftest import CONFIGS, ROOT
+from pangeoctl.targets.base import write_files
+from tests.conftest import CONFIGS, ROOT, plan_for
 
 K8S = sorted(p for p in [*CONFIGS.glob("*.happy*.yaml"), *(ROOT / "deploy").glob("*.yaml")] if C.load(p).cloud != "local")
 MANAGED = [p for p in K8S if C.load(p).cloud in C.MANAGED_CLOUDS]
@@ -31,8 +31,10 @@ def coalesced(cfg: C.Config, schemas: Path) -> dict[str, dict]:
     """What helm validates each subchart against: its defaults ← helm/pangeo/values.yaml ← rendered values."""
     rendered, ours = render_values(cfg), chart_values()
     return {
-        "jupyterhub": coalesce(coalesce(_yaml(schemas / "z2jh-4.4.0.values.yaml"), ours["jupyterhub"]), rendered["jupyterhub"]),
-        "dask-gateway": coalesce(coalesce(_yaml(schemas / "dask-gateway-2026.3.0.values.yaml"), ours["dask-gateway"]), rendered["dask-gateway"]),
+        "jupyterhub": coalesce(coalesce(_yaml(schemas / "z2jh-4.4.0.values.yaml"), ours.get("jupyterhub", {})), rendered["jupyterhub"]),
+        "dask-gateway": coalesce(
+            coalesce(_yaml(schemas / "dask-gateway-2026.3.0.values.yaml"), ours.get("dask-gateway", {})), rendered["dask-gateway"]
+        ),
     }
 
 
@@ -61,7 +63,7 @@ def test_a_wrong_value_fails_the_schema(schemas):
 @pytest.mark.parametrize("path", [p for p in K8S if C.load(p).cloud == "aws"], ids=lambda p: p.name)
 def test_eksctl_cluster_config_is_valid(path, tmp_path, schemas):
     cfg = C.load(path)
-    write_plan(render_plan(cfg, tmp_path), tmp_path)
+    write_files(plan_for(cfg, tmp_path).rendered(), tmp_path)
     spec = _yaml(tmp_path / "cluster.yaml")
     schema = json.loads((schemas / "eksctl-0.230.0.schema.json").read_text())
     assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(spec)] == []
@@ -81,7 +83,8 @@ def test_the_gateway_is_wired_to_the_hub(schemas):
     assert "dask-gateway" in hub["hub"]["services"]
     assert gw["gateway"]["prefix"] == "/services/dask-gateway"
     env = hub["singleuser"]["extraEnv"]
-    assert env["DASK_GATEWAY__ADDRESS"] == "http://proxy-public/services/dask-gateway"
+    # HTTPS is on (a domain is set): proxy-public:80 only redirects to https, proxy-http serves the hub's routes.
+    assert env["DASK_GATEWAY__ADDRESS"] == "http://proxy-http:8000/services/dask-gateway"
     assert env["DASK_GATEWAY__PROXY_ADDRESS"] == f"gateway://traefik-{gw['fullnameOverride']}:80"
     assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
     for role in ("user", "server"):
@@ -91,19 +94,28 @@ def test_the_gateway_is_wired_to_the_hub(schemas):
     assert hub["hub"]["config"]["GitHubOAuthenticator"]["allowed_organizations"] == ["geo-lab", "geo-lab:students"]
 
 
-def test_gateway_extra_config_is_python_that_sets_the_limits():
+def test_gateway_extra_config_runs_and_sets_the_limits():
+    """The chart's extraConfig is fixed code plus data: executed as the gateway does, it sets our limits."""
+    from traitlets.config import Config as TraitletsConfig
+
     cfg = C.load(CONFIGS / "gcp.happy.regional-gpu.yaml")
     code = render_values(cfg)["dask-gateway"]["gateway"]["extraConfig"]["pangeoctl"]
-    compile(code, "extraConfig", "exec")
-    assert "c.ClusterConfig.cluster_max_workers = 200" in code
-    assert "c.ClusterConfig.idle_timeout = 3600" in code
-    assert "_cap_clusters_per_user(_Backend, 3)" in code
-    assert "'ghcr.io/big-lab/worker:2026.11'" in code and 'String("image"' not in code
+    c = TraitletsConfig()
+    exec(compile(code, "extraConfig", "exec"), {"c": c})
+    assert c.ClusterConfig.cluster_max_workers == 200
+    assert c.ClusterConfig.idle_timeout == 3600
+    assert c.DaskGateway.backend_class.__name__ == "CappedKubeBackend"
+    options = c.Backend.cluster_options
+    assert [f.field for f in options.fields] == ["worker_cores", "worker_memory"]  # no image choice offered
+    defaults = options.get_configuration(options.parse_options({}), None)  # as the gateway does for a bare new_cluster()
+    assert defaults["image"] == "ghcr.io/big-lab/worker:2026.11"
+    assert defaults["worker_cores"] == cfg.dask.options.worker_cores[0]  # the first choice is the default
+    assert defaults["worker_memory"] == cfg.dask.options.worker_memory[0]
 
 
 @pytest.mark.parametrize("path", K8S, ids=lambda p: p.name)
 def test_no_secret_value_in_rendered_files(path, tmp_path):
-    write_plan(render_plan(C.load(path), tmp_path), tmp_path)
+    write_files(plan_for(C.load(path), tmp_path).rendered(), tmp_path)
     for f in tmp_path.iterdir():
         assert SECRET not in f.read_text(), f.name
 
@@ -154,7 +166,8 @@ def _pools_from_commands(cloud: str, argvs: list[list[str]]) -> dict[str, tuple[
             out[name] = (kv(a[a.index("--node-labels") + 1].split(",")), taints(t))
         if cloud == "azure" and a[:3] == ["az", "aks", "create"]:
             i = a.index("--nodepool-labels") + 1
-            out["core"] = (kv(a[i : a.index("--generate-ssh-keys")]), set())
+            end = next((j for j in range(i, len(a)) if a[j].startswith("--")), len(a))
+            out["core"] = (kv(a[i:end]), set())
         if cloud == "azure" and a[:4] == ["az", "aks", "nodepool", "add"]:
             i = a.index("--labels") + 1
             end = next((j for j in range(i, len(a)) if a[j].startswith("--")), len(a))
@@ -166,24 +179,25 @@ def _pools_from_commands(cloud: str, argvs: list[list[str]]) -> dict[str, tuple[
 
 
 def _lands_on(pods: dict, pools: dict[str, tuple[dict, set]]) -> list[str]:
-    """Pools a pod can be scheduled on: labels match its nodeSelector and it tolerates every taint."""
+    """Kinds of pool (their pangeoctl.io/pool label: one kind may have several node pools, e.g. one per zone
+    or per instance type) a pod can be scheduled on: labels match its nodeSelector, it tolerates every taint."""
     selector = pods.get("nodeSelector", {})
     tolerated = {(t["key"], t.get("value"), t["effect"]) for t in pods.get("tolerations", [])}
-    return [name for name, (labels, taints) in pools.items() if selector.items() <= labels.items() and taints <= tolerated]
+    return sorted({labels["pangeoctl.io/pool"] for labels, taints in pools.values() if selector.items() <= labels.items() and taints <= tolerated})
 
 
 @pytest.mark.parametrize("path", MANAGED, ids=lambda p: p.name)
 def test_pods_are_scheduled_onto_their_pools(path, tmp_path, schemas):
     cfg = C.load(path)
-    plan = render_plan(cfg, tmp_path)
-    write_plan(plan, tmp_path)
+    plan = plan_for(cfg, tmp_path)
+    write_files(plan.rendered(), tmp_path)
     spec_pools = _pools_from_cluster_spec(cfg.cloud, _yaml(tmp_path / "cluster.yaml"))
     pools_by_source = [spec_pools]
     if cfg.cloud in ("gcp", "azure"):
         cmd_pools = _pools_from_commands(cfg.cloud, [list(c.argv) for c in plan.commands])
         assert cmd_pools == spec_pools  # the commands create exactly the pools the spec describes
         pools_by_source.append(cmd_pools)
-    core = "default-pool" if cfg.cloud == "gcp" else "core"
+    core = "core"
     v = coalesced(cfg, schemas)
     hub, gw = v["jupyterhub"], v["dask-gateway"]["gateway"]
     z2jh_user = {

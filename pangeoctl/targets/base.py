@@ -1,0 +1,161 @@
+"""The ``Target`` contract: where a platform runs, and the plan that puts it there.
+
+A target turns ``(Config, Site)`` into a :class:`Plan` — files and commands, a pure function, the same
+inputs giving byte-identical files — and then applies it through a runner, reports its status, takes it
+down and lists what it left. The CLI asks :func:`pangeoctl.targets.target_for` for one and never branches
+on the cloud. Two implementations: :class:`~pangeoctl.targets.kubernetes.KubernetesTarget` (every cloud,
+with the per-cloud cluster modules of :mod:`pangeoctl.clouds` behind it) and
+:class:`~pangeoctl.targets.local.LocalTarget` (a real hub and gateway on this machine).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pangeoctl.config import Config
+from pangeoctl.runner import Command, Runner
+from pangeoctl.site import Site
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Read:
+    """A read-only step whose output is told, not acted on (e.g. what an upgrade changes)."""
+
+    command: Command
+    tell: Callable[[str], str | None]  # stdout → a message, or None to say nothing
+
+
+Step = Command | Read
+
+
+@dataclass
+class Plan:
+    """Everything ``up`` will do: files written into ``where``, then the steps, in order."""
+
+    cfg: Config
+    site: Site
+    where: Path  # the folder the files go to (the deployment's state dir, or `render -o DIR`)
+    files: dict[str, str] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # told before anything runs (e.g. what it will cost)
+
+    @property
+    def commands(self) -> list[Command]:
+        return [s.command if isinstance(s, Read) else s for s in self.steps]
+
+    def script(self) -> str:
+        lines = [
+            "#!/usr/bin/env bash",
+            "# The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.",
+            "set -euo pipefail",
+            "",
+        ]
+        for cmd in self.commands:
+            if cmd.why:
+                lines.append(f"# {cmd.why}")
+            lines.append(cmd.shell())
+        return "\n".join(lines) + "\n"
+
+    def rendered(self) -> dict[str, str]:
+        """The files ``render`` writes: the plan's own, plus ``commands.sh``."""
+        return {**self.files, "commands.sh": self.script()}
+
+
+@dataclass
+class Outcome:
+    """What ``apply`` did, for the CLI to tell."""
+
+    url: str | None
+    changed: str  # "started", "restarted", "unchanged", "applied" or "planned"
+    lines: list[str] = field(default_factory=list)  # what a person needs next (password, DNS, …)
+
+
+class Target(Protocol):
+    """Where a platform runs.
+
+    ``plan`` is pure: no I/O, no clock, no environment — only ``cfg`` and ``site``. ``apply`` writes the
+    plan's files and runs its steps through the runner (a dry-run runner shows them and changes nothing;
+    ``timeout`` bounds the wait for readiness);
+    rerunning it with no change is a no-op. ``status`` reads, never changes. ``down`` stops the platform:
+    ``purge`` removes its data too, ``delete_cluster`` the cluster (clouds that own one). ``leftovers``
+    lists what may still bill or hold data after ``down``.
+    """
+
+    name: str
+    tools: tuple[str, ...]
+    kubernetes: bool  # runs on a Kubernetes cluster (has node pools, a helm release)
+
+    def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
+        """The site completed with this deployment's own facts (the local platform's ports); edge only."""
+        ...
+
+    def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan: ...
+
+    def apply(self, plan: Plan, runner: Runner, echo: Echo, *, timeout: float = 120) -> Outcome: ...
+
+    def status(self, cfg: Config, site: Site, runner: Runner) -> dict[str, Any]: ...
+
+    def down(self, cfg: Config, site: Site, runner: Runner, echo: Echo, *, purge: bool, delete_cluster: bool) -> list[str]: ...
+
+    def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]: ...
+
+    def admin_access(self, cfg: Config, site: Site, runner: Runner) -> tuple[str, str]:
+        """The hub's address and the token of the ``pangeoctl`` service (for ``check``)."""
+        ...
+
+    def log(self, cfg: Config, site: Site) -> Path:
+        """The platform's log file (local); a Kubernetes target says how to read its pods' logs instead."""
+        ...
+
+    def forget_home(self, cfg: Config, site: Site, user: str) -> None:
+        """Remove a temporary user's home the hub keeps (``check``)."""
+        ...
+
+
+class TargetError(Exception):
+    """The target could not do what was asked; the message says why and what to do. ``code`` is the exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML people can review: block style, no anchors, multi-line strings as ``|`` blocks."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    def blocks(d: Any) -> Any:
+        if isinstance(d, dict):
+            return {k: blocks(v) for k, v in d.items()}
+        if isinstance(d, list):
+            return [blocks(v) for v in d]
+        return LiteralScalarString(d) if isinstance(d, str) and "\n" in d else d
+
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 120
+    yaml.representer.ignore_aliases = lambda *args: True
+    buf = io.StringIO()
+    yaml.dump(blocks(data), buf)
+    return buf.getvalue()
+
+
+def write_files(files: dict[str, str], where: Path) -> list[Path]:
+    """Write ``files`` into ``where`` (created); ``commands.sh`` is made executable. Only changed files are touched."""
+    where.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = where / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        if name.endswith(".sh"):
+            path.chmod(0o755)
+        written.append(path)
+    return written

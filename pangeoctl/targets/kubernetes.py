@@ -1,0 +1,174 @@
+"""The Kubernetes target: a cluster from one of :mod:`pangeoctl.clouds`, and the ``helm/pangeo`` release.
+
+``plan`` renders the chart values (the Kubernetes view of the wiring), the cloud's cluster spec and the
+steps ``up`` runs: create what is missing, write the kubeconfig, install or upgrade the release (showing
+what changes first), budgets. ``apply`` runs them through the runner; the first failure stops the rest.
+``down`` uninstalls first (the proxy's load balancer can block deleting the cluster), then deletes the
+cluster when asked, then lists what may still bill.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pangeoctl import clouds, helm
+from pangeoctl.clouds.base import Cloud, ClusterHandle
+from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
+from pangeoctl.render.values import render_values
+from pangeoctl.runner import MissingTool, Runner, install_hint, read_secret
+from pangeoctl.site import Site
+from pangeoctl.targets.base import Echo, Outcome, Plan, Read, TargetError, dump_yaml, write_files
+
+VALUES = "values.yaml"
+
+
+class KubernetesTarget:
+    """Every ``--cloud`` but ``local``: the cloud module makes (or finds) the cluster, helm installs the rest."""
+
+    kubernetes = True
+
+    def __init__(self, cloud: Cloud):
+        self.cloud = cloud
+        self.name = cloud.name
+        self.tools = cloud.tools
+
+    def state(self, cfg: Config, site: Site) -> Path:
+        return site.state_dir(cfg.name, cfg.cloud)
+
+    def handle(self, cfg: Config, site: Site) -> ClusterHandle:
+        return self.cloud.handle(cfg, self.state(cfg, site))
+
+    def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
+        return site
+
+    def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
+        from pangeoctl.budgets import budget_commands
+
+        out = where or self.state(cfg, site)
+        spec_name, spec = self.cloud.spec(cfg)
+        handle = self.cloud.handle(cfg, self.state(cfg, site))
+        values = render_values(cfg)
+        plan = Plan(cfg, site, out, files={VALUES: dump_yaml(values), spec_name: dump_yaml(spec)})
+        if cfg.cloud in MANAGED_CLOUDS:
+            from pangeoctl.cost import estimate
+
+            est = estimate(cfg)
+            plan.notes.append(f"cost: ~${est.idle:,.0f}/month idle, ~${est.total:,.0f}/month at 10 users × 10 h/week (details: pangeoctl cost)")
+        plan.steps = [
+            *self.cloud.create(cfg, out / spec_name, handle),
+            *self.cloud.credentials(cfg, handle),
+            *helm.prepare(cfg, handle, self.state(cfg, site) / "secrets"),
+            # Before upgrading a running release, show what changes in its values (nothing on a first install).
+            Read(helm.get_values(cfg, handle), lambda stdout: _values_change(stdout, values)),
+            helm.upgrade(cfg, handle, out / VALUES),
+            *budget_commands(cfg, site.today),
+        ]
+        return plan
+
+    def check_ready(self, cfg: Config, runner: Runner, echo: Echo) -> None:
+        """Every CLI the cloud needs is here (a dry run only notes what is missing), and every secret
+        reference resolves — checked before the first command, so a missing one changes nothing."""
+        missing = [t for t in self.tools if runner.which(t) is None]
+        if runner.dry_run:
+            if missing:
+                echo(f"# note: not installed here: {', '.join(missing)} (needed to run these for real)")
+            return
+        if missing:
+            raise MissingTool(missing[0], install_hint(missing[0]))
+        auth = cfg.hub.auth
+        if isinstance(auth, GitHubAuth):
+            read_secret(auth.client_secret.env, auth.client_secret.file)
+        elif auth.password is not None:
+            read_secret(auth.password.env, auth.password.file)
+
+    def apply(self, plan: Plan, runner: Runner, echo: Echo, *, timeout: float = 120) -> Outcome:
+        cfg = plan.cfg
+        self.check_ready(cfg, runner, echo)
+        if not runner.dry_run:
+            write_files(plan.files, plan.where)
+        for i, step in enumerate(plan.steps, 1):
+            if isinstance(step, Read):
+                said = step.tell(runner.run(step.command, check=False).stdout)
+                if said:
+                    echo(said)
+                continue
+            echo(f"[{i}/{len(plan.steps)}] {step.why}")
+            runner.run(step)
+        if runner.dry_run:
+            return Outcome(None, "planned")
+        url = self.status(cfg, plan.site, runner)["url"]
+        lines = [f"{cfg.name} is up on {cfg.cloud} ({len(plan.steps)} steps)."]
+        if cfg.hub.domain:
+            lines.append(f"point DNS for {cfg.hub.domain} at the proxy-public service's address; HTTPS certificates follow once it resolves")
+        if not isinstance(cfg.hub.auth, GitHubAuth):
+            secrets = self.state(cfg, plan.site) / "secrets"
+            where = cfg.hub.auth.password.describe() if cfg.hub.auth.password else f"the file {secrets / 'password'}"
+            lines.append(f"log in with the shared password in {where}")
+            if cfg.hub.auth.admins:
+                lines.append(f"admins ({', '.join(cfg.hub.auth.admins)}) log in with the admin password in the file {secrets / 'admin_password'}")
+        return Outcome(url, "applied", lines)
+
+    def status(self, cfg: Config, site: Site, runner: Runner) -> dict[str, Any]:
+        from pangeoctl.kube_status import status
+
+        if runner.which("kubectl") is None:
+            raise MissingTool("kubectl", install_hint("kubectl"))
+        return status(cfg, runner, self.handle(cfg, site))
+
+    def admin_access(self, cfg: Config, site: Site, runner: Runner) -> tuple[str, str]:
+        """The hub's public address and the chart-generated ``pangeoctl`` service token (never printed)."""
+        from pangeoctl.checks import admin_token_from_cluster
+
+        url = self.status(cfg, site, runner)["url"]
+        if not url:
+            raise TargetError("the hub has no public address yet — see `pangeoctl status`")
+        return url, admin_token_from_cluster(cfg, runner, self.handle(cfg, site))
+
+    def log(self, cfg: Config, site: Site) -> Path:
+        raise TargetError(f"on a cluster, read the pods' logs: kubectl --kubeconfig {self.handle(cfg, site).kubeconfig} -n {cfg.name} logs deploy/hub", 2)
+
+    def forget_home(self, cfg: Config, site: Site, user: str) -> None:
+        """Homes on a cluster are volumes the hub deletes with the user."""
+
+    def down_commands(self, cfg: Config, site: Site, *, purge: bool, delete_cluster: bool) -> list[Any]:
+        handle = self.handle(cfg, site)
+        cmds = helm.uninstall(cfg, handle, purge_data=purge)
+        if delete_cluster:
+            if not self.cloud.owns_cluster:
+                raise TargetError(f"cloud {cfg.cloud!r} never deletes the cluster it was given — remove --delete-cluster", 2)
+            cmds += self.cloud.delete(cfg, handle)
+        return cmds
+
+    def down(self, cfg: Config, site: Site, runner: Runner, echo: Echo, *, purge: bool, delete_cluster: bool) -> list[str]:
+        cmds = self.down_commands(cfg, site, purge=purge, delete_cluster=delete_cluster)
+        missing = [t for t in {c.argv[0] for c in cmds} if runner.which(t) is None]
+        if missing and not runner.dry_run:
+            raise MissingTool(sorted(missing)[0], install_hint(sorted(missing)[0]))
+        for i, cmd in enumerate(cmds, 1):
+            echo(f"[{i}/{len(cmds)}] {cmd.why}")
+            runner.run(cmd)
+        return []
+
+    def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
+        found: list[str] = []
+        for cmd in self.cloud.leftovers(cfg):
+            out = runner.run(cmd, check=False).stdout.strip()
+            found += [f"{cmd.why}: {line}" for line in out.splitlines() if line.strip()]
+        return found
+
+
+def _values_change(stdout: str, rendered: dict[str, Any]) -> str | None:
+    if not stdout.strip():
+        return None
+    try:
+        current = json.loads(stdout)
+    except ValueError:
+        return None
+    diff = helm.values_diff(current or {}, rendered)
+    return f"changes to the running release:\n{diff}" if diff else "release values unchanged; helm will only reconcile"
+
+
+def target(cloud: str) -> KubernetesTarget:
+    return KubernetesTarget(clouds.get(cloud))
