@@ -427,10 +427,12 @@ class AWSCloud(OwnKubeconfig):
             for arn in out.split():
                 kind = arn.split(":")[5].split("/")[0] if arn.count(":") >= 5 else arn
                 if kind == "loadbalancer":
+                    # …:loadbalancer/NAME (classic) or …:loadbalancer/net|app/NAME/ID
+                    parts = arn.split(":", 5)[5].split("/")
                     found.append(
                         Leftover(
                             "load balancer",
-                            arn.rsplit("/", 2)[-2] if arn.count("/") >= 2 else arn,
+                            parts[2] if len(parts) >= 4 else parts[-1],
                             cfg.aws.region if cfg.aws else "",
                             monthly("aws", "load_balancer"),
                         )

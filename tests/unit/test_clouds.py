@@ -518,7 +518,8 @@ def test_eks_leftovers_include_the_nat_gateway():
             ("describe-volumes",): "vol-0abc\tus-west-2a\t10\n",
             ("describe-nat-gateways",): "nat-0123\tsubnet-9\n",
             ("get-resources",): "arn:aws:elasticloadbalancing:us-west-2:012345678901:loadbalancer/net/a1b2/c3d4\t"
-            "arn:aws:ec2:us-west-2:012345678901:elastic-ip/eipalloc-77\tarn:aws:ec2:us-west-2:012345678901:volume/vol-0abc\n",
+            "arn:aws:ec2:us-west-2:012345678901:elastic-ip/eipalloc-77\tarn:aws:ec2:us-west-2:012345678901:volume/vol-0abc\t"
+            "arn:aws:elasticloadbalancing:us-west-2:012345678901:loadbalancer/a9f8\n",
         }
     )
     found = [x.line() for x in find_leftovers(clouds.get("aws"), cfg, r)]
@@ -527,6 +528,7 @@ def test_eks_leftovers_include_the_nat_gateway():
         "nat gateway nat-0123 (subnet-9), plus $0.045/GB processed: ~$32.85/month",
         "load balancer a1b2 (us-west-2): ~$16.43/month",
         "ip eipalloc-77 (us-west-2): ~$3.65/month",
+        "load balancer a9f8 (us-west-2): ~$16.43/month",
     ]
     assert all(c.env == {"AWS_PROFILE": "ocean"} for c in r.commands)
 
@@ -614,3 +616,21 @@ def test_version_probes_ask_each_cli():
     ]:
         cfg = C.load(CONFIGS / name)
         assert shlex.join(clouds.get(cfg.cloud).versions_probe(cfg).argv) == argv
+
+
+def test_planned_changes_and_version_problem_read_through_the_runner():
+    from pangeoctl.clouds.base import planned_changes, version_problem
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    cloud = clouds.get("gcp")
+    listing = json.dumps([_gke_pool("user", "user", "n2-highmem-4", 0, 5)])
+    (change,) = planned_changes(cloud, cfg, RecordingRunner(outputs={("node-pools", "list"): listing}))
+    assert change.pool == "user" and change.action == "update"
+    assert planned_changes(cloud, cfg, RecordingRunner(fail_on=["node-pools", "list"])) == []  # no cluster yet
+    offered = json.dumps({"channels": [{"channel": "REGULAR", "defaultVersion": "1.36.1-gke.1", "validVersions": ["1.36.1-gke.1", "1.37.0-gke.2"]}]})
+    problem = version_problem(cloud, cfg, RecordingRunner(outputs={("get-server-config",): offered}))
+    assert problem == (
+        f"GKE does not offer Kubernetes {cfg.cluster.kubernetes_version} for new clusters here (it offers 1.36, 1.37) — "
+        'set `cluster.kubernetes_version: "1.36"`'
+    )
+    assert version_problem(clouds.get("kind"), C.load(CONFIGS / "kind.happy.yaml"), RecordingRunner()) is None
