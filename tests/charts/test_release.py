@@ -1,0 +1,398 @@
+"""The rendered release works: objects valid, the hub's and the gateway's own config code runs on them,
+and every address, secret key, network path and node the platform needs is there.
+
+Each test runs for every shipped example and every variant in configs/ (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.charts import netpol
+from tests.charts.pools import Pool, _tolerates, pools, requests, why_not
+from tests.charts.release import Release, container_port, selector_matches, strip_nulls
+
+
+def github(release: Release) -> bool:
+    return (release.cfg.get("hub") or {}).get("auth", {}).get("type") == "github"
+
+
+def shared_password(release: Release) -> bool:
+    return (release.cfg.get("hub") or {}).get("auth", {}).get("type") == "shared-password"
+
+
+def user_pods(hub: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each profile's pod; when KubeSpawner could not format its env, the pod built with env taken literally."""
+    out = {}
+    for name, p in hub["profiles"].items():
+        pod = p["pod"] or p.get("pod_env_unformatted")
+        assert pod is not None, f"profile {name}: no pod could be built at all:\n{p['error']}"
+        out[name] = pod
+    return out
+
+
+def env_of(pod: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in pod["spec"]["containers"][0].get("env") or []}
+
+
+# --- 1. strict validation ----------------------------------------------------------------------------------
+
+
+def _crd_schemas(chart: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    schemas = {}
+    for path in chart.rglob("crds/*.yaml"):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            for v in crd["spec"]["versions"]:
+                schemas[(f"{crd['spec']['group']}/{v['name']}", crd["spec"]["names"]["kind"])] = v["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """A CRD's structural schema with unknown fields refused (what `kubectl apply --validate=strict` does)."""
+    schema = copy.deepcopy(schema)
+
+    def walk(s: dict[str, Any]) -> None:
+        if "properties" in s and not s.get("x-kubernetes-preserve-unknown-fields"):
+            s.setdefault("additionalProperties", False)
+        for sub in (s.get("properties") or {}).values():
+            walk(sub)
+        if isinstance(s.get("items"), dict):
+            walk(s["items"])
+
+    walk(schema)
+    schema.setdefault("properties", {}).update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
+    return schema
+
+
+def test_every_object_validates_strictly(release: Release, chart: Path) -> None:
+    import kubernetes_validate
+
+    crds = _crd_schemas(chart)
+    errors = []
+    for obj in release.objects:
+        obj = strip_nulls(obj)
+        what = f"{obj['kind']}/{obj['metadata']['name']}"
+        key = (obj["apiVersion"], obj["kind"])
+        try:
+            if key in crds:
+                jsonschema.validate(obj, _strict(crds[key]))
+            else:
+                kubernetes_validate.validate(obj, release.kube_version, strict=True)
+        except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as e:
+            errors.append(f"{what}: {'.'.join(map(str, e.path))}: {e.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(f"{what}: no schema for {key} in Kubernetes {release.kube_version}")
+    assert not errors, f"{release.example} (Kubernetes {release.kube_version}):\n" + "\n".join(errors)
+
+
+# --- 2. the hub's configuration and every profile's pod -------------------------------------------------------
+
+
+def test_hub_configuration_executes(release: Release, hub_of) -> None:
+    hub = hub_of(release)
+    assert hub["error"] is None, (
+        f"{release.example}: JupyterHub.initialize with z2jh's jupyterhub_config.py failed:\n{hub['error']}\n{hub['stdout'][-3000:]}"
+    )
+
+
+def test_every_profile_builds_its_user_pod(release: Release, hub_of) -> None:
+    import kubernetes_validate
+
+    hub = hub_of(release)
+    assert hub["profiles"], f"{release.example}: the hub built no profile"
+    failures = []
+    for name, p in hub["profiles"].items():
+        if p["error"]:
+            failures.append(f"profile {name}: KubeSpawner.get_pod_manifest raised {p['error'].strip().splitlines()[-1]}")
+            continue
+        try:
+            kubernetes_validate.validate(strip_nulls(p["pod"]), release.kube_version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            failures.append(f"profile {name}: pod invalid at {'.'.join(map(str, e.path))}: {e.message}")
+    assert not failures, f"{release.example}:\n" + "\n".join(failures)
+
+
+# --- 3. the gateway's configuration -------------------------------------------------------------------------------
+
+
+def test_gateway_configuration_loads(release: Release, gateway_of) -> None:
+    gw = gateway_of(release)
+    assert gw["error"] is None, f"{release.example}: DaskGateway.initialize on the rendered config failed:\n{gw['error']}"
+    auth = gw["authenticator"]
+    assert auth["class"] == "dask_gateway_server.auth.JupyterHubAuthenticator"
+    assert auth["api_token_set"], "the gateway has no JupyterHub API token"
+    assert auth["service_name"] == "dask-gateway", "the gateway does not check the access:services scope"
+    assert any("Capped" in c for c in gw["backend"]), f"the per-user cluster cap is not in effect: {gw['backend']}"
+
+
+# --- 4. addresses, ports, secret keys, network paths ------------------------------------------------------------
+
+
+def _service_backend(release: Release, host: str, port: int) -> tuple[dict[str, Any], str, dict[str, Any], int]:
+    """(Service, workload name, pod template, container port) behind ``host:port`` inside the namespace."""
+    name = host.split(".")[0]
+    svc = release.find("Service", name)
+    assert svc is not None, f"{release.example}: {host}:{port} — there is no Service {name!r} in the release"
+    sport = next((p for p in svc["spec"].get("ports") or [] if p["port"] == port), None)
+    assert sport is not None, f"{release.example}: Service {name} has no port {port} (it has {[p['port'] for p in svc['spec']['ports']]})"
+    for obj, template in release.workloads():
+        if selector_matches({"matchLabels": svc["spec"]["selector"]}, template["metadata"].get("labels") or {}):
+            target = container_port(template, sport.get("targetPort", port))
+            assert target is not None, (
+                f"{release.example}: Service {name} targets port {sport.get('targetPort')!r}, which {obj['metadata']['name']} does not declare"
+            )
+            return svc, obj["metadata"]["name"], template, target
+    raise AssertionError(f"{release.example}: Service {name} selects no pod of the release")
+
+
+def _redirects(release: Release, workload: str, port: int) -> bool:
+    """Whether ``port`` of z2jh's autohttps traefik only redirects to https (its static and dynamic config)."""
+    if workload != "autohttps":
+        return False
+    data = release.get("ConfigMap", "autohttps")["data"]
+    static, dynamic = yaml.safe_load(data["traefik.yaml"]), yaml.safe_load(data.get("dynamic.yaml") or "{}")
+    http = dynamic.get("http") or {}
+    redirecting = {name for name, m in (http.get("middlewares") or {}).items() if "redirectScheme" in m}
+    for name, entry in (static.get("entryPoints") or {}).items():
+        if entry.get("address", "").rsplit(":", 1)[-1] != str(port):
+            continue
+        if (entry.get("http") or {}).get("redirections"):
+            return True
+        routers = [r for r in (http.get("routers") or {}).values() if name in (r.get("entrypoints") or r.get("entryPoints") or [])]
+        if routers and all(redirecting & set(r.get("middlewares") or []) for r in routers):
+            return True
+    return False
+
+
+def test_gateway_address_is_a_plain_http_service(release: Release, hub_of) -> None:
+    for name, pod in user_pods(hub_of(release)).items():
+        address = env_of(pod).get("DASK_GATEWAY__ADDRESS")
+        assert address, f"profile {name}: no DASK_GATEWAY__ADDRESS"
+        url = urlsplit(address)
+        assert url.scheme == "http", f"profile {name}: {address}: inside the cluster the gateway is reached over plain http"
+        _, workload, _, target = _service_backend(release, url.hostname or "", url.port or 80)
+        assert not _redirects(release, workload, target), (
+            f"{release.example} profile {name}: {address} reaches {workload}:{target}, which redirects to https "
+            f"(use the proxy-http Service, port 8000, when autohttps is on)"
+        )
+        assert url.path.rstrip("/") == "/services/dask-gateway", f"profile {name}: {address} is not the proxy's route to the gateway"
+
+
+def test_proxy_address_reaches_the_gateway_traefik(release: Release, hub_of) -> None:
+    for name, pod in user_pods(hub_of(release)).items():
+        url = urlsplit(env_of(pod).get("DASK_GATEWAY__PROXY_ADDRESS") or "")
+        assert url.scheme == "gateway", f"profile {name}: DASK_GATEWAY__PROXY_ADDRESS {url.geturl()!r}"
+        _, workload, _, _ = _service_backend(release, url.hostname or "", url.port or 0)
+        assert workload == "traefik-dask-gateway", f"profile {name}: {url.geturl()} reaches {workload}, not the gateway's traefik"
+
+
+def test_gateway_hub_token_secret_key_exists(release: Release, hub_of) -> None:
+    container = release.pod("Deployment", "api-dask-gateway")["spec"]["containers"][0]
+    refs = [e["valueFrom"]["secretKeyRef"] for e in container.get("env") or [] if e["name"] == "JUPYTERHUB_API_TOKEN" and "valueFrom" in e]
+    assert refs, "the gateway reads no JUPYTERHUB_API_TOKEN from a Secret"
+    data = release.secret_data(refs[0]["name"])
+    assert data is not None and refs[0]["key"] in data, f"Secret {refs[0]['name']} lacks key {refs[0]['key']!r}"
+    hub = hub_of(release)
+    assert hub["error"] is None, "the hub configuration does not execute (see test_hub_configuration_executes)"
+    assert hub["services"].get("dask-gateway", {}).get("has_token"), "the hub registers no dask-gateway service token"
+
+
+def _paths(release: Release, hub: dict[str, Any], gw: dict[str, Any]) -> list[tuple[netpol.Pod, netpol.Pod, int, str]]:
+    """Every connection the platform makes: (source pod, destination pod, port, why)."""
+    pods = {obj["metadata"]["name"]: netpol.Pod.of(obj["metadata"]["name"], t) for obj, t in release.workloads()}
+    users = user_pods(hub)
+    user = netpol.Pod.of("user pod", next(iter(users.values())))
+    scheduler = netpol.Pod.of("dask scheduler", gw["scheduler_pod"])
+    worker = netpol.Pod.of("dask worker", gw["worker_pod"])
+    env = env_of(next(iter(users.values())))
+    out = []
+    url = urlsplit(env["DASK_GATEWAY__ADDRESS"])
+    _, workload, _, port = _service_backend(release, url.hostname or "", url.port or 80)
+    out.append((user, pods[workload], port, f"notebook → {env['DASK_GATEWAY__ADDRESS']}"))
+    gateway_url = urlsplit(hub["services"]["dask-gateway"]["url"])  # where the proxy sends /services/dask-gateway
+    _, workload, _, port = _service_backend(release, gateway_url.hostname or "", gateway_url.port or 80)
+    out.append((pods["proxy"], pods[workload], port, f"proxy → {gateway_url.geturl()} (the hub's dask-gateway service route)"))
+    proxy_url = urlsplit(env["DASK_GATEWAY__PROXY_ADDRESS"])
+    _, workload, _, port = _service_backend(release, proxy_url.hostname or "", proxy_url.port or 0)
+    out.append((user, pods[workload], port, f"notebook → {proxy_url.geturl()} (scheduler connections)"))
+    out.append((pods["traefik-dask-gateway"], scheduler, 8786, "gateway traefik → scheduler"))
+    out.append((pods["traefik-dask-gateway"], scheduler, 8787, "gateway traefik → scheduler dashboard"))
+    out.append((pods["api-dask-gateway"], scheduler, 8788, "gateway API → scheduler API"))
+    out.append((pods["api-dask-gateway"], pods["hub"], 8081, "gateway → hub API (token check)"))
+    out.append((worker, scheduler, 8786, "worker → scheduler"))
+    out.append((user, pods["hub"], 8081, "notebook → hub API"))
+    return out
+
+
+@pytest.mark.parametrize("semantics", netpol.SEMANTICS)
+def test_network_policies_allow_every_path(release: Release, hub_of, gateway_of, semantics: str) -> None:
+    gw = gateway_of(release)
+    assert gw["error"] is None, "the gateway config does not load (see test_gateway_configuration_loads)"
+    policies = release.all("NetworkPolicy")
+    refused = []
+    for src, dst, port, why in _paths(release, hub_of(release), gw):
+        problem = netpol.reason(policies, src, dst, port, semantics)
+        if problem:
+            refused.append(f"{why}: {problem}")
+    assert not refused, f"{release.example}:\n" + "\n".join(refused)
+
+
+# --- 5. what the platform promises ----------------------------------------------------------------------------------
+
+
+def test_hub_database_survives_uninstall(release: Release) -> None:
+    pvc = release.get("PersistentVolumeClaim", "hub-db-dir")
+    assert (pvc["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep", (
+        f"{release.example}: PVC hub-db-dir has no helm.sh/resource-policy: keep — `helm uninstall` deletes the hub database"
+    )
+
+
+def test_shared_password_reaches_the_hub(release: Release, hub_of) -> None:
+    if not shared_password(release):
+        pytest.skip("not a shared-password config")
+    hub = hub_of(release)
+    assert hub["error"] is None, "the hub configuration does not execute"
+    auth = hub["authenticator"]
+    assert auth["class"].endswith("SharedPasswordAuthenticator")
+    assert auth["user_password_set"] or auth["admin_password_set"], f"{release.example}: no password reaches the hub"
+    nobody = [line for line in hub["log"] if "Nobody will be able to login" in line]
+    assert not nobody, f"{release.example}: the hub logs {nobody[0]}"
+
+
+def test_github_callback_is_the_real_address(render, hub_of, request: pytest.FixtureRequest) -> None:
+    from tests.charts.conftest import EXAMPLES, SHIPPED, Refused
+
+    checked = []
+    for name in sorted(EXAMPLES):
+        cfg = yaml.safe_load(EXAMPLES[name].read_text())
+        if (cfg.get("hub") or {}).get("auth", {}).get("type") != "github":
+            continue
+        try:
+            release = render(name)
+        except Refused as e:
+            assert name not in SHIPPED, f"the shipped example {name} is refused: {e}"
+            assert "domain" in str(e), f"{name} is refused, but not for its missing domain: {e}"
+            continue
+        hub = hub_of(release)
+        assert hub["error"] is None, f"{name}: the hub configuration does not execute"
+        callback = hub["authenticator"]["oauth_callback_url"] or ""
+        domain = (cfg.get("hub") or {}).get("domain")
+        if domain and (cfg["hub"].get("https")):
+            assert callback == f"https://{domain}/hub/oauth_callback", f"{name}: oauth_callback_url {callback!r}"
+        assert "localhost" not in callback and "127.0.0.1" not in callback, f"{name}: GitHub would send users to {callback}"
+        checked.append(name)
+    assert checked
+
+
+def _pod_specs(release: Release, hub: dict[str, Any], gw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    specs = [(f"{obj['kind']} {obj['metadata']['name']}", t["spec"]) for obj, t in release.workloads() if obj["kind"] != "DaemonSet"]
+    specs += [(f"profile {name}", pod["spec"]) for name, pod in user_pods(hub).items()]
+    specs += [("dask scheduler", gw["scheduler_pod"]["spec"]), ("dask worker", gw["worker_pod"]["spec"])]
+    return specs
+
+
+def test_every_pod_can_schedule(release: Release, hub_of, gateway_of) -> None:
+    nodes = pools(release)
+    stuck = []
+    for what, spec in _pod_specs(release, hub_of(release), gateway_of(release)):
+        reasons = [why_not(spec, pool) for pool in nodes]
+        if all(reasons):
+            stuck.append(f"{what}: no node fits — " + "; ".join(f"{p.name}: {r}" for p, r in zip(nodes, reasons, strict=True)))
+    assert not stuck, f"{release.example}:\n" + "\n".join(stuck)
+
+
+# Device plugins that give a node's GPUs to pods, per cloud, and the taints they tolerate
+# (FIELD-NOTES "Real charts"): GKE installs its own on GPU nodes, tolerating everything; EKS (eksctl) installs
+# NVIDIA's, which tolerates nvidia.com/gpu only; AKS installs none.
+CLOUD_DEVICE_PLUGIN = {"gcp": [{"operator": "Exists"}], "aws": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}
+
+
+def _device_plugins(release: Release) -> list[list[dict[str, Any]]]:
+    tolerations = [CLOUD_DEVICE_PLUGIN[release.cloud]] if release.cloud in CLOUD_DEVICE_PLUGIN else []
+    for obj in release.all("DaemonSet"):
+        if "nvidia" in obj["metadata"]["name"] or "device-plugin" in obj["metadata"]["name"]:
+            tolerations.append(obj["spec"]["template"]["spec"].get("tolerations") or [])
+    for argv in release.commands():
+        if any("nvidia-device-plugin" in a or "k8s-device-plugin" in a for a in argv):
+            tolerations.append([{"operator": "Exists"}])  # installed by `up`; checked by the command's own test
+    return tolerations
+
+
+def test_gpu_profiles_get_a_gpu(release: Release, hub_of) -> None:
+    profiles = [p for p in (release.cfg.get("hub") or {}).get("profiles") or [] if p.get("gpu")]
+    if not profiles:
+        pytest.skip("no GPU profile")
+    pods = user_pods(hub_of(release))
+    nodes = pools(release)
+    for p in profiles:
+        spec = pods[p["name"]]["spec"]
+        limits = spec["containers"][0].get("resources", {}).get("limits") or {}
+        assert str(limits.get("nvidia.com/gpu")) == str(p["gpu"]), f"profile {p['name']}: limits {limits}"
+        gpu_pools = [pool for pool in nodes if pool.gpus and why_not(spec, pool) is None]
+        assert gpu_pools, f"profile {p['name']}: lands on no GPU pool — " + "; ".join(f"{x.name}: {why_not(spec, x)}" for x in nodes)
+        for pool in gpu_pools:
+            plugins = _device_plugins(release)
+            served = [t for t in plugins if all(_tolerates(t, taint) for taint in pool.taints if taint["effect"] in ("NoSchedule", "NoExecute"))]
+            assert served, (
+                f"{release.example}: no NVIDIA device plugin runs on the {pool.name} pool (taints {pool.taints}; "
+                f"plugins tolerate {plugins or 'nothing — none is installed'}): the pod would wait for nvidia.com/gpu forever"
+            )
+
+
+def _fits(pool: Pool, pods: list[tuple[str, dict[str, Any]]], daemonsets: list[dict[str, Any]]) -> str | None:
+    alloc = pool.allocatable()
+    if alloc is None:
+        return None
+    cpu, mem = alloc
+    ds = [requests(d) for d in daemonsets if why_not(d, pool) is None]
+    need_cpu = sum(c for c, _ in ds) + sum(requests(s)[0] for _, s in pods)
+    need_mem = sum(m for _, m in ds) + sum(requests(s)[1] for _, s in pods)
+    if need_cpu > cpu or need_mem > mem:
+        names = ", ".join(n for n, _ in pods)
+        return f"{names} need {need_cpu:.2f} CPU / {need_mem / 2**30:.1f} GiB with the DaemonSets; the {pool.name} node allocates {cpu:.2f} CPU / {mem / 2**30:.1f} GiB"
+    return None
+
+
+def test_every_pod_fits_its_pool(release: Release, hub_of, gateway_of) -> None:
+    nodes = pools(release)
+    hub, gw = hub_of(release), gateway_of(release)
+    daemonsets = [t["spec"] for obj, t in release.workloads() if obj["kind"] == "DaemonSet"]
+    single = len(nodes) == 1
+    # On a single node the release's own pods share it with each user pod.
+    core = (
+        [(f"{obj['kind']} {obj['metadata']['name']}", t["spec"]) for obj, t in release.workloads() if obj["kind"] in ("Deployment",)]
+        if single
+        else []
+    )
+    problems = []
+    for what, spec in _pod_specs(release, hub, gw):
+        if not (what.startswith("profile") or what.startswith("dask")):
+            continue
+        for pool in nodes:
+            if why_not(spec, pool) is None:
+                problem = _fits(pool, [*core, (what, spec)], daemonsets)
+                if problem:
+                    problems.append(problem)
+    assert not problems, f"{release.example}:\n" + "\n".join(problems)
+
+
+def test_kind_hub_is_reachable_from_the_host(release: Release) -> None:
+    if release.cloud != "kind":
+        pytest.skip("kind only")
+    svc = release.get("Service", "proxy-public")
+    ports = [p for p in svc["spec"]["ports"] if p.get("nodePort")]
+    assert svc["spec"].get("type") == "NodePort" and ports, "proxy-public has no fixed nodePort: kind cannot map a random one to the host"
+    spec = yaml.safe_load((release.out / "kind.yaml").read_text())
+    mapped = {m["containerPort"] for node in spec.get("nodes") or [] for m in node.get("extraPortMappings") or []}
+    assert any(p["nodePort"] in mapped for p in ports), (
+        f"kind.yaml maps {sorted(mapped) or 'no port'}; proxy-public listens on nodePort {[p['nodePort'] for p in ports]}"
+    )
