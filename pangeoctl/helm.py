@@ -74,7 +74,9 @@ def prepare(cfg: Config, handle: ClusterHandle, secrets: Path) -> list[Command]:
         Command(
             ("kubectl", *handle.kubectl(), "apply", "--namespace", ns, "-f", "-"),
             why="the hub's login secrets",
-            stdin=Stdin(f"Secret {HUB_SECRET} ({label})", lambda: _secret_manifest(HUB_SECRET, ns, {key: read() for key, (_, read) in found.items()})),
+            stdin=Stdin(
+                f"Secret {HUB_SECRET} ({label})", lambda: _secret_manifest(HUB_SECRET, ns, {key: read() for key, (_, read) in found.items()})
+            ),
         )
     )
     return cmds

@@ -58,6 +58,4 @@ c.SimpleLocalProcessSpawner.home_dir_template = _sp["home_dir_template"]
 c.Spawner.environment = _sp["environment"]
 
 c.JupyterHub.load_roles = P["roles"]
-c.JupyterHub.services = [
-    {k: (_secret(v) if k == "api_token" else v) for k, v in service.items()} for service in P["services"]
-]
+c.JupyterHub.services = [{k: (_secret(v) if k == "api_token" else v) for k, v in service.items()} for service in P["services"]]

@@ -221,4 +221,3 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         out["controller"] = {"nodeSelector": core_selector}
         out["traefik"]["nodeSelector"] = core_selector
     return out
-

@@ -127,7 +127,9 @@ class KubernetesTarget:
         return url, admin_token_from_cluster(cfg, runner, self.handle(cfg, site))
 
     def log(self, cfg: Config, site: Site) -> Path:
-        raise TargetError(f"on a cluster, read the pods' logs: kubectl --kubeconfig {self.handle(cfg, site).kubeconfig} -n {cfg.name} logs deploy/hub", 2)
+        raise TargetError(
+            f"on a cluster, read the pods' logs: kubectl --kubeconfig {self.handle(cfg, site).kubeconfig} -n {cfg.name} logs deploy/hub", 2
+        )
 
     def forget_home(self, cfg: Config, site: Site, user: str) -> None:
         """Homes on a cluster are volumes the hub deletes with the user."""
