@@ -96,10 +96,6 @@ def lookup(cloud: str, name: str) -> Machine:
 
 # ---------------------------------------------------------------- single-node targets
 
-# minikube as pangeoctl starts it (`minikube start --cpus 4 --memory 8g`); clouds/minikube.py should take
-# its flags from here so the check and the cluster agree.
-MINIKUBE = Machine("the minikube node (--cpus 4 --memory 8g)", 4, 8 * GIB)
-
 
 def host_machine() -> Machine:
     """This computer, which is kind's node (kind runs the node as a container with the host's CPUs and memory)."""
@@ -265,13 +261,15 @@ class DevicePlugin:
 
 
 # Without the device plugin a GPU node advertises no `nvidia.com/gpu`, and a pod asking for one never schedules.
+# (NVIDIA's own chart tolerates only `nvidia.com/gpu`, so on a pool that also carries the user taint it would
+# never run: FIELD-NOTES, "Real charts".)
 DEVICE_PLUGIN: dict[str, DevicePlugin | None] = {
-    # GKE runs its own plugin on GPU nodes (with gpu-driver-version set), tolerating every taint.
+    # GKE runs its own plugin on GPU nodes (with gpu-driver-version set), tolerating every NoSchedule taint.
     "gcp": DevicePlugin("GKE", None),
-    # eksctl installs NVIDIA's chart on GPU node groups; it tolerates `nvidia.com/gpu` only (FIELD-NOTES).
-    "aws": DevicePlugin("eksctl", (GPU_RESOURCE,)),
-    # AKS installs the driver, not the plugin: nothing advertises GPUs until one is installed.
-    "azure": None,
+    # EKS and AKS run none on our pool by themselves; `up` installs NVIDIA's chart pinned to the gpu pool and
+    # tolerating every NoSchedule taint (clouds/base.py, nvidia_device_plugin).
+    "aws": DevicePlugin("pangeoctl up (NVIDIA's chart)", None),
+    "azure": DevicePlugin("pangeoctl up (NVIDIA's chart)", None),
 }
 
 

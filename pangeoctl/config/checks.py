@@ -31,6 +31,12 @@ def check(cfg: Config, *, host: machines.Machine | None = None) -> list[Problem]
 def _sections(cfg: Config) -> list[Problem]:
     out: list[Problem] = []
     location = {"gcp": cfg.gcp, "aws": cfg.aws, "azure": cfg.azure, "existing": cfg.existing}
+    if cfg.minikube is not None and cfg.cloud != "minikube":
+        out.append(
+            Problem(
+                ("minikube",), f"section for cloud 'minikube' is ignored (cloud is {cfg.cloud!r}) — remove it or change `cloud:`", severity="warning"
+            )
+        )
     if cfg.cloud in location and location[cfg.cloud] is None:
         out.append(Problem(("cloud",), f"{cfg.cloud} needs a `{cfg.cloud}:` section saying where — `pangeoctl init --cloud {cfg.cloud}` writes one"))
     for other, section in location.items():
@@ -46,6 +52,15 @@ def _sections(cfg: Config) -> list[Problem]:
         found = check_region(cfg.cloud, getattr(section, field)) if section is not None else None
         if found:
             out.append(Problem((cfg.cloud, field), found[1], severity="error" if found[0] == "error" else "warning"))
+    if cfg.cloud == "aws" and cfg.aws is not None:
+        for i, zone in enumerate(cfg.aws.zones or []):
+            if not (zone.startswith(cfg.aws.region) and len(zone) == len(cfg.aws.region) + 1 and zone[-1].isalpha()):
+                out.append(
+                    Problem(
+                        ("aws", "zones", i),
+                        f"{zone[:40]!r} is not a zone of {cfg.aws.region} — zones are the region and a letter, e.g. `{cfg.aws.region}a`",
+                    )
+                )
     if cfg.cloud == "gcp" and cfg.gcp is not None and cfg.gcp.zone and not cfg.gcp.zone.startswith(cfg.gcp.region + "-"):
         out.append(Problem(("gcp", "zone"), f"zone {cfg.gcp.zone!r} is not in region {cfg.gcp.region!r} — use e.g. `{cfg.gcp.region}-a`"))
 
@@ -157,7 +172,6 @@ class _Pod:
     cpu: float
     memory: int
     gpus: int = 0
-    combined: bool = False  # the largest worker options together: reported only when each alone fits
 
 
 # z2jh gives every user pod these tolerations (scheduling.userPods.tolerations), so user servers may run
@@ -177,27 +191,17 @@ def _pods(cfg: Config) -> list[_Pod]:
         )
         for i, p in enumerate(cfg.hub.profiles)
     ]
+    # CPU and memory are compared one by one, so each option paired with the other's smallest covers every pair.
     opts = cfg.dask.options
     least_mem, least_cores = min(opts.worker_memory), min(opts.worker_cores)
     pods += [
-        _Pod(("dask", "options", "worker_cores", i), f"a Dask worker of {c:g} cores", "worker", c, least_mem) for i, c in enumerate(opts.worker_cores)
+        _Pod(("dask", "options", "worker_cores", i), f"a Dask worker of {c:g} cores and {format_memory(least_mem)}", "worker", c, least_mem)
+        for i, c in enumerate(opts.worker_cores)
     ]
     pods += [
-        _Pod(("dask", "options", "worker_memory", i), f"a Dask worker of {format_memory(m)}", "worker", least_cores, m)
+        _Pod(("dask", "options", "worker_memory", i), f"a Dask worker of {least_cores:g} cores and {format_memory(m)}", "worker", least_cores, m)
         for i, m in enumerate(opts.worker_memory)
     ]
-    most_cores, most_mem = max(opts.worker_cores), max(opts.worker_memory)
-    if (most_cores, most_mem) != (least_cores, least_mem):
-        pods.append(
-            _Pod(
-                ("dask", "options", "worker_memory", opts.worker_memory.index(most_mem)),
-                f"a Dask worker of {most_cores:g} cores and {format_memory(most_mem)} (the largest options together)",
-                "worker",
-                most_cores,
-                most_mem,
-                combined=True,
-            )
-        )
     pods.append(
         _Pod(("dask",), f"the Dask scheduler ({SCHEDULER_CORES:g} CPU, {format_memory(SCHEDULER_MEMORY)})", "user", SCHEDULER_CORES, SCHEDULER_MEMORY)
     )
@@ -227,9 +231,17 @@ def check_fit(cfg: Config, *, host: machines.Machine | None = None) -> list[Prob
     if cfg.cloud in MANAGED_CLOUDS:
         return _fit_managed(cfg)
     if cfg.cloud in ("kind", "minikube"):
-        node = machines.MINIKUBE if cfg.cloud == "minikube" else host or machines.host_machine()
+        node = _minikube_node(cfg) if cfg.cloud == "minikube" else host or machines.host_machine()
         return _fit_single_node(cfg, node, "error" if cfg.cloud == "minikube" else "warning")
     return []
+
+
+def _minikube_node(cfg: Config) -> machines.Machine:
+    """The VM `up` starts: its size is decided once, in clouds/minikube.py (``minikube:`` or sized for the default profile)."""
+    from pangeoctl.clouds.minikube import sizing  # lazy: clouds import this package
+
+    cpus, gib = sizing(cfg)
+    return machines.Machine("the minikube node", cpus, gib * GIB)
 
 
 def _fit_managed(cfg: Config) -> list[Problem]:
@@ -246,8 +258,6 @@ def _fit_managed(cfg: Config) -> list[Problem]:
     if gpu is not None and gpu.gpus == 0:
         out.append(Problem(("cluster", "pools", "gpu", "machine_type"), f"{gpu.name} has no GPU — use a GPU machine type for the gpu pool"))
     for pod in _pods(cfg):
-        if pod.combined and any(p.path[:2] == ("dask", "options") for p in out):
-            continue
         if pod.pool == "gpu" and cfg.cluster.pools.gpu is None:
             out.append(Problem(pod.path + ("gpu",), "a GPU profile needs a `cluster.pools.gpu` pool — add one"))
             continue
@@ -317,11 +327,13 @@ def _fit_single_node(cfg: Config, node: machines.Machine, severity: str) -> list
     alloc = machines.allocatable(cfg.cloud, node)
     ds = machines.daemonsets(cfg.cloud, "user")
     for pod in _pods(cfg):
-        if pod.combined and any(p.path[:2] == ("dask", "options") for p in out):
-            continue
         if pod.gpus:
             continue  # refused in _hub: no GPUs on kind/minikube
-        fix = "shrink it" if cfg.cloud == "minikube" else "shrink it, or run kind on a bigger machine"
+        fix = (
+            "shrink it or give the VM more with `minikube: {cpus: …, memory: …}`"
+            if cfg.cloud == "minikube"
+            else "shrink it, or run kind on a bigger machine"
+        )
         out += _shortfall(pod, alloc, ds, node.name, fix, severity)
     return out
 

@@ -60,6 +60,12 @@ class AWS(Base):
     region: str = Field(description="AWS region, e.g. `us-west-2` (where Landsat and Sentinel COGs live).")
     account: str | None = Field(None, description="12-digit account ID; when set, `up` refuses to run in another.")
     profile: str | None = Field(None, description="Named AWS CLI profile to use (`AWS_PROFILE`).")
+    zones: list[str] | None = Field(
+        None,
+        min_length=2,
+        description="Availability zones for the cluster (at least two, as EKS requires), e.g. `[us-west-2a, us-west-2b]`; "
+        "default: the region's a, b and c.",
+    )
     nat: Literal["single", "none", "highly-available"] = Field(
         "single",
         description="NAT gateway eksctl creates for the cluster's private subnets: `single` (one, the default), "
@@ -79,6 +85,15 @@ class Azure(Base):
     subscription: str = Field(description="Subscription ID (GUID) or name.")
     resource_group: str = Field(description="Resource group to create the AKS cluster in (created if missing).")
     location: str = Field(description="Azure location, e.g. `westeurope` (where Planetary Computer data live).")
+
+
+class Minikube(Base):
+    cpus: int | None = Field(
+        None, ge=2, description="CPUs of the minikube VM; default: enough for the default profile, the smallest Dask worker and the platform."
+    )
+    memory: Memory | None = Field(
+        None, description="Memory of the minikube VM, e.g. `12G`; default: enough for the default profile, the smallest Dask worker and the platform."
+    )
 
 
 class Existing(Base):
@@ -329,6 +344,7 @@ class Config(Base):
     aws: AWS | None = Field(None, description="AWS location (cloud: aws).")
     azure: Azure | None = Field(None, description="Azure location (cloud: azure).")
     existing: Existing | None = Field(None, description="An existing cluster to install into (cloud: existing).")
+    minikube: Minikube | None = Field(None, description="Size of the minikube VM (cloud: minikube); default: sized for the default profile.")
     local: Local = Field(default_factory=Local, description="The embedded platform on this machine (cloud: local).")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="Kubernetes version and node pools.")
     hub: Hub = Field(
