@@ -82,18 +82,19 @@ class AWSCloud(OwnKubeconfig):
     def groups(self, cfg: Config) -> list[tuple[str, str, Pool, list[str] | None, int, int]]:
         """(name, role, pool, zones or None for all, min, max) of every node group.
 
-        Zonal roles get one group per zone with ``max_nodes`` shared out (the sum stays the cap) and
-        ``min_nodes`` on the first zone; the core pool stays in the first zone with the hub's volume.
+        Zonal roles get one group per zone with ``max_nodes`` shared out (the sum stays the cap; a cap
+        below the number of zones uses that many zones) and ``min_nodes`` on the first zone; the core pool stays in the first zone with the hub's volume.
         """
         out: list[tuple[str, str, Pool, list[str] | None, int, int]] = []
         zs = zones(cfg)
         for role, pool in cfg.pools().items():
             if role in ZONAL_ROLES:
-                n = len(zs)
-                for i, z in enumerate(zs):
+                # a pool capped below the number of zones uses only as many zones as it has nodes (EKS needs maxSize ≥ 1)
+                n = min(len(zs), pool.max_nodes)
+                for i, z in enumerate(zs[:n]):
                     share = pool.max_nodes // n + (1 if i < pool.max_nodes % n else 0)
                     lo = pool.min_nodes if i == 0 else 0
-                    out.append((f"{role}-{z}", role, pool, [z], lo, max(share, lo, 1)))
+                    out.append((f"{role}-{z}", role, pool, [z], lo, max(share, lo)))
             elif role == "core":
                 out.append((role, role, pool, [zs[0]], pool.min_nodes, pool.max_nodes))
             else:

@@ -634,3 +634,17 @@ def test_planned_changes_and_version_problem_read_through_the_runner():
         'set `cluster.kubernetes_version: "1.36"`'
     )
     assert version_problem(clouds.get("kind"), C.load(CONFIGS / "kind.happy.yaml"), RecordingRunner()) is None
+
+
+@pytest.mark.parametrize("nat", ["single", "none", "highly-available"])
+def test_eksctl_accepts_every_variant_of_our_cluster_config(nat, schemas):
+    import jsonschema
+
+    from pangeoctl.clouds.aws import AWSCloud
+
+    text = _text("aws.happy.yaml", "cluster:\n  pools:\n    gpu: {max_nodes: 2}\n").replace("profile: ocean}", f"profile: ocean, nat: {nat}}}")
+    _, spec = AWSCloud().spec(C.load("x", text=text))
+    schema = json.loads((schemas / "eksctl-0.230.0.schema.json").read_text())
+    assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(spec)] == []
+    # the GPU pool's cap of 2 holds: two zones, one node each
+    assert [(g["name"], g["maxSize"]) for g in spec["managedNodeGroups"]][-2:] == [("gpu-us-west-2a", 1), ("gpu-us-west-2b", 1)]
