@@ -15,11 +15,16 @@
 # **Cloud-Optimized GeoTIFFs** (HTTP range requests: a few tiles, not 60 MB bands), mask clouds with the
 # `qa_pixel` band, and compute a median NDVI composite and an NDVI time series on **Dask Gateway** workers.
 #
+# - **What is masked.** Clouds, their shadows, cirrus and snow (`qa_pixel`), and reflectance outside USGS's
+#   valid range (DN 7273–43636). Only Landsat 8/9 (OLI) Tier 1 scenes are mixed by default. A date enters
+#   the time series only when at least half of the area is clear.
+#
 # - **What runs where.** This notebook searches the catalog and builds a lazy plan. The *workers* read the
 #   tiles straight from object storage and compute. Only the small results come back here.
 # - **What it costs.** Reading in the data's own region is free; across regions or clouds it is egress
-#   (about $90 per TB). Landsat C2 on AWS is in us-west-2 (requester-pays: set `AWS_REQUEST_PAYER=requester`
-#   and credentials); Planetary Computer (the default here) is in Azure West Europe and signs URLs for you.
+#   (about $90 per TB). Landsat C2 on AWS (Earth Search) is in us-west-2 and requester-pays: pass
+#   `requester_pays=True` to `load` (your account pays) with AWS credentials on the workers; Planetary
+#   Computer (the default here) is in Azure West Europe, and the workers sign its URLs as they read.
 
 # %% tags=["parameters"]
 stac_url = "https://planetarycomputer.microsoft.com/api/stac/v1"
@@ -64,14 +69,16 @@ print(f"{len(items)} scenes:", ", ".join(f"{it.datetime:%Y-%m-%d} ({it.propertie
 stack = landsat.load(items, bbox)
 ndvi = landsat.ndvi(stack)
 median = landsat.composite(ndvi, "median")
-series = ndvi.mean(["y", "x"])
+series = landsat.area_mean(ndvi, min_valid_fraction=0.5)
+clear = ndvi.notnull().mean(["y", "x"])
 print(stack)
 
 # %%
 import dask
 
-median, series = dask.compute(median, series)  # the workers read and compute now
+median, series, clear = dask.compute(median, series, clear)  # the workers read and compute now
 print(f"valid pixels in the composite: {float(median.notnull().mean()):.0%}; series: {series.count().item()} dates")
+print("clear fraction per date:", ", ".join(f"{t:%Y-%m-%d} {c:.0%}" for t, c in zip(clear.time.to_index(), clear.values, strict=True)))
 
 # %% [markdown]
 # ## Plots
