@@ -207,10 +207,10 @@ class AzureCloud(OwnKubeconfig):
                     *self._size(core),
                     "--nodepool-labels",
                     *[f"{k}={v}" for k, v in PLACEMENT["core"].labels.items()],
-                    # no SSH key from (or written to) the user's ~/.ssh, and no SSH into nodes at all
+                    # no SSH key read from or written to the user's ~/.ssh (without it az installs ~/.ssh/id_rsa.pub
+                    # when present). `--ssh-access disabled` would also turn node SSH off, but only the aks-preview
+                    # extension knows it (azure-cli's core `aks create` has no such argument).
                     "--no-ssh-key",
-                    "--ssh-access",
-                    "disabled",
                     # cluster tags are copied to the node resource group's VMs, IPs and load balancer
                     "--tags",
                     *[f"{k}={v}" for k, v in tags(cfg).items()],
