@@ -38,7 +38,9 @@ def _sections(cfg: Config) -> list[Problem]:
             )
         )
     if cfg.cloud in location and location[cfg.cloud] is None:
-        out.append(Problem(("cloud",), f"{cfg.cloud} needs a `{cfg.cloud}:` section saying where — `pangeoctl init --cloud {cfg.cloud}` writes one"))
+        out.append(
+            Problem(("cloud",), f"cloud is {cfg.cloud!r} but the `{cfg.cloud}:` section is missing — `pangeoctl init --cloud {cfg.cloud}` writes one")
+        )
     for other, section in location.items():
         if section is not None and other != cfg.cloud:
             out.append(
