@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.
+set -euo pipefail
+
+# create the GKE cluster with the core pool
+gcloud container clusters describe geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container clusters create geo-lab --project geo-lab-123 --zone us-west1-b --release-channel regular --cluster-version 1.33 --enable-ip-alias --enable-dataplane-v2 --workload-pool geo-lab-123.svc.id.goog --labels pangeoctl=geo-lab --machine-type e2-standard-2 --disk-size 100 --enable-autoscaling --num-nodes 1 --min-nodes 1 --max-nodes 2 --node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core --workload-metadata GKE_METADATA
+# add the user node pool
+gcloud container node-pools describe user --cluster geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container node-pools create user --cluster geo-lab --project geo-lab-123 --zone us-west1-b --machine-type n2-highmem-4 --disk-size 100 --enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=user,hub.jupyter.org/node-purpose=user --workload-metadata GKE_METADATA --node-taints hub.jupyter.org/dedicated=user:NoSchedule
+# add the worker node pool
+gcloud container node-pools describe worker --cluster geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container node-pools create worker --cluster geo-lab --project geo-lab-123 --zone us-west1-b --machine-type n2-standard-8 --disk-size 100 --enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker --workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot
+# add the worker-2 node pool
+gcloud container node-pools describe worker-2 --cluster geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container node-pools create worker-2 --cluster geo-lab --project geo-lab-123 --zone us-west1-b --machine-type n2d-standard-8 --disk-size 100 --enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker --workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot
+# write the kubeconfig
+KUBECONFIG=/data/pangeoctl/geo-lab/gcp/kubeconfig gcloud container clusters get-credentials geo-lab --project geo-lab-123 --zone us-west1-b
+# StorageClass pangeoctl: balanced disks labelled for this platform
+kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply -f -  # stdin: StorageClass pangeoctl
+# chart repository jupyterhub
+helm repo add jupyterhub https://hub.jupyter.org/helm-chart/ --force-update
+# chart repository dask
+helm repo add dask https://helm.dask.org/ --force-update
+# fetch jupyterhub 4.4.0 and dask-gateway 2026.3.0
+helm dependency build <chart>
+# namespace
+kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig get namespace geo-lab >/dev/null 2>&1 || kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig create namespace geo-lab
+# the hub's login secrets
+kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply --namespace geo-lab -f -  # stdin: Secret pangeo-hub-auth (github-client-secret from $GITHUB_CLIENT_SECRET)
+# current release values
+helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --output json
+# install or upgrade JupyterHub + Dask Gateway
+helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
