@@ -8,7 +8,9 @@ from typing import Any
 from pangeoctl.clouds.base import ClusterHandle
 from pangeoctl.config import Config
 from pangeoctl.render.placement import POOL_LABEL
+from pangeoctl.render.values import hub_url
 from pangeoctl.runner import Command, Runner
+from pangeoctl.wiring import HUB_NODE_PORT
 
 
 def _json(runner: Runner, argv: tuple[str, ...], why: str) -> Any:
@@ -40,10 +42,15 @@ def status(cfg: Config, runner: Runner, handle: ClusterHandle) -> dict[str, Any]
         by_kind.setdefault(kind, []).append(p.get("status", {}).get("phase", "Unknown"))
     svc = _json(runner, (*k, "get", "service", "proxy-public", "--namespace", ns, "--output", "json"), "hub address")
     ingress = ((svc or {}).get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0]
-    address = cfg.hub.domain or ingress.get("hostname") or ingress.get("ip")
+    address = ingress.get("hostname") or ingress.get("ip")
+    url = hub_url(cfg) or (f"http://{address}" if address else None)
+    if url is None and (svc or {}).get("spec", {}).get("type") == "NodePort" and cfg.cloud == "minikube":
+        # minikube's node answers on its own address; the NodePort is fixed in the values.
+        ip = runner.run(Command(("minikube", "ip", "--profile", cfg.name), why="minikube's address"), check=False).stdout.strip()
+        url = f"http://{ip}:{HUB_NODE_PORT}" if ip else None
     return {
         "cloud": cfg.cloud,
-        "url": f"{'https' if cfg.https_enabled else 'http'}://{address}" if address else None,
+        "url": url,
         "pools": pools,
         "pods": {kind: {"running": phases.count("Running"), "total": len(phases)} for kind, phases in sorted(by_kind.items())},
         "user_servers": len(by_kind.get("singleuser-server", [])),

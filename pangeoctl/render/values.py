@@ -64,7 +64,7 @@ def hub_url(cfg: Config) -> str | None:
     if cfg.hub.domain:
         return f"{'https' if cfg.https_enabled else 'http'}://{cfg.hub.domain}"
     if cfg.cloud == "kind":
-        return f"http://localhost:{W.KIND_HOST_PORT}"
+        return f"http://127.0.0.1:{W.KIND_HOST_PORT}"
     return None
 
 

@@ -100,6 +100,12 @@ class KubernetesTarget:
             return Outcome(None, "planned")
         url = self.status(cfg, plan.site, runner)["url"]
         lines = [f"{cfg.name} is up on {cfg.cloud} ({len(plan.steps)} steps)."]
+        if url is None:
+            kc = self.handle(cfg, plan.site).kubeconfig
+            lines.append(
+                "no public address yet (a bare cluster may never give the proxy's LoadBalancer one): reach the hub with "
+                f"`kubectl --kubeconfig {kc} -n {cfg.name} port-forward service/proxy-public 8080:80` and open http://localhost:8080"
+            )
         if cfg.hub.domain:
             lines.append(f"point DNS for {cfg.hub.domain} at the proxy-public service's address; HTTPS certificates follow once it resolves")
         if not isinstance(cfg.hub.auth, GitHubAuth):
