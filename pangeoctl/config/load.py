@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from pangeoctl.config.checks import check
 from pangeoctl.config.errors import ConfigError, Problem, is_secret_path, quote
 from pangeoctl.config.model import Config
+from pangeoctl.machines import Machine
 
 MAX_BYTES = 64 * 1024  # a full pangeo.yaml is ~2 KB; the shipped examples are under 3 KB
 MAX_ITEMS = 2_000  # lines + list items: the YAML parser takes ~0.1 ms each, so this bounds parsing to ~0.2 s
@@ -309,11 +310,13 @@ def load_with_warnings(
     text: str | None = None,
     cloud: str | None = None,
     more_checks: Callable[[Config], list[Problem]] | None = None,
+    host: Machine | None = None,
 ) -> tuple[Config, list[Problem]]:
     """Load, validate and return ``(config, warnings)``.
 
     ``cloud`` overrides the file's ``cloud:`` before validation, so every check sees the cloud that will be
     used. ``more_checks`` adds checks that live outside this package (costs); their problems get lines too.
+    ``host`` is this computer as the caller's Site sees it (kind's node); default: read here when needed.
     """
     filename = str(path)
     if text is None:
@@ -335,12 +338,14 @@ def load_with_warnings(
     if not isinstance(doc, dict):
         raise ConfigError(filename, [Problem((), "must be a mapping of fields (name:, cloud:, hub:, …)", 1)])
     try:
-        return _validate(filename, doc, cloud, more_checks)
+        return _validate(filename, doc, cloud, more_checks, host)
     except RecursionError:  # aliases can nest without indentation: `b: &b [*a]`, `c: &c [*b]`, …
         raise ConfigError(filename, [Problem((), f"nested too deeply — a pangeo.yaml nests about 5 levels (limit {MAX_DEPTH})", 1)]) from None
 
 
-def _validate(filename: str, doc: Any, cloud: str | None, more_checks: Callable[[Config], list[Problem]] | None) -> tuple[Config, list[Problem]]:
+def _validate(
+    filename: str, doc: Any, cloud: str | None, more_checks: Callable[[Config], list[Problem]] | None, host: Machine | None
+) -> tuple[Config, list[Problem]]:
     total, where = _expanded_size(doc, MAX_VALUES)
     if total > MAX_VALUES:
         raise ConfigError(
@@ -361,12 +366,12 @@ def _validate(filename: str, doc: Any, cloud: str | None, more_checks: Callable[
         problems = []
         for err in e.errors(include_url=False):
             p = _pydantic_problem(doc, dict(err))
-            problems.append(Problem(p.path, p.message, _line_of(doc, p.path)))
+            problems.append(Problem(p.path, p.message, _line_of(doc, p.path) or 1))  # a missing top-level field: the file's start
         raise ConfigError(filename, problems) from None
     # A cross-field problem about a field the file leaves to its default is where the cloud was chosen.
     found = [
         Problem(p.path, p.message, _line_of(doc, p.path) or _line_of(doc, ("cloud",)), p.severity)
-        for p in check(cfg) + (more_checks(cfg) if more_checks else [])
+        for p in check(cfg, host=host) + (more_checks(cfg) if more_checks else [])
     ]
     errors = [p for p in found if p.severity == "error"]
     if errors:

@@ -162,3 +162,9 @@ def test_pydantic_labels_never_reach_a_path():
     with pytest.raises(C.ConfigError) as info:
         C.load("x", text="name: a\nhub:\n  auth:\n    type: shared-password\n    password: {env: A, file: b}\n")
     assert [p.format("x") for p in info.value.problems] == ["x:5 hub.auth.password: give exactly one of `env: VAR_NAME` or `file: path`"]
+
+
+def test_an_empty_file_is_told_at_line_1():
+    with pytest.raises(C.ConfigError) as info:
+        C.load("x", text="")
+    assert [p.format("x") for p in info.value.problems] == ["x:1 name: required — add `name:`"]

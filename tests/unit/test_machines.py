@@ -131,3 +131,13 @@ def test_a_pod_that_does_not_tolerate_its_pools_taint_is_named(monkeypatch):
         "a Dask worker of 1 cores and 4G cannot run on the worker pool: its nodes carry taint example.org/only=ops:NoSchedule"
         in info.value.problems[0].message
     )
+
+
+def test_load_passes_the_callers_host_to_the_kind_check():
+    from pangeoctl.config import load_with_warnings
+
+    text = "name: dev\ncloud: kind\nhub:\n  profiles:\n    - {name: Small, cpu: 2, memory: 8G}\n"
+    _, small = load_with_warnings("x", text=text, host=Machine("a 2-core laptop", 2, 4 * GIB))
+    _, big = load_with_warnings("x", text=text, host=Machine("a workstation", 16, 64 * GIB))
+    assert small[0].format("x").startswith("x:5 warning: hub.profiles.0: profile 'Small' (2 CPU, 8G) does not fit a 2-core laptop")
+    assert big == []
