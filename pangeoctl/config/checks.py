@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pangeoctl import machines
 from pangeoctl.config.errors import Problem
-from pangeoctl.config.model import MANAGED_CLOUDS, SCHEDULER_CORES, SCHEDULER_MEMORY, Config, GitHubAuth
+from pangeoctl.config.model import MANAGED_CLOUDS, Config, GitHubAuth
 from pangeoctl.config.regions import check_region
 from pangeoctl.units import format_memory
 
@@ -204,6 +204,8 @@ def _pods(cfg: Config) -> list[_Pod]:
         _Pod(("dask", "options", "worker_memory", i), f"a Dask worker of {least_cores:g} cores and {format_memory(m)}", "worker", least_cores, m)
         for i, m in enumerate(opts.worker_memory)
     ]
+    from pangeoctl.wiring import SCHEDULER_CORES, SCHEDULER_MEMORY  # lazy: wiring imports this package
+
     pods.append(
         _Pod(("dask",), f"the Dask scheduler ({SCHEDULER_CORES:g} CPU, {format_memory(SCHEDULER_MEMORY)})", "user", SCHEDULER_CORES, SCHEDULER_MEMORY)
     )

@@ -28,13 +28,6 @@ NAME_RE = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
 # `>=1.28.0-0` (jupyterhub/Chart.yaml); helm/pangeo/Chart.yaml repeats the larger for helm itself.
 KUBERNETES_FLOOR = (1, 30)
 
-GIB = 1024**3
-
-# What the rendered release gives a Dask scheduler pod (render/values.py writes `1` core and "2G");
-# the pod-fits-pool check places it on the user pool with this request.
-SCHEDULER_CORES = 1.0
-SCHEDULER_MEMORY = 2 * GIB
-
 
 class Base(BaseModel):
     """Every section rejects keys it does not know, so a typo is an error, not a silent default."""
