@@ -1,7 +1,7 @@
 """`budget:` → the cloud's own budget alert, as commands for the plan. Budgets alert; they never cap spend.
 
-Every budget is created once (a probe skips the creation on re-runs); on AWS and Azure its amount is
-brought to the configured one on every ``up``. Nothing here reads the clock: the caller passes ``today`` (the Site's).
+Every budget is created once (a probe skips the creation on re-runs) and its amount is brought to the
+configured one on every ``up`` (on GCP through :func:`gcp_budget_update`, which needs the listing's output). Nothing here reads the clock: the caller passes ``today`` (the Site's).
 """
 
 from __future__ import annotations
@@ -120,9 +120,51 @@ def budget_commands(cfg: Config, today: dt.date | None = None) -> list[Command]:
         argv += [f"--threshold-rule=percent={t:g}" for t in b.thresholds]
         # GCP mails billing admins and users of the account; other addresses need Monitoring channels.
         # `create` would add a second budget of the same name on a re-run: skip it when one is listed.
-        listing = ("gcloud", "billing", "budgets", "list", *common, f"--filter=displayName={name}", "--format=value(name)")
+        probe = gcp_budget_listing(cfg)
+        assert probe is not None
+        listing = probe.argv
         why = f"monthly budget alert (project; mails the billing account's admins — add {', '.join(b.alert_emails)} there)"
-        # FIXME: a changed amount is not applied on GCP: `budgets update` takes the budget's ID, which only the
-        # listing prints — the caller would run the listing and pass the ID (a Read step), not done yet.
+        # A changed amount: `budgets update` takes the budget's ID, which only the listing prints — see
+        # gcp_budget_listing / gcp_budget_update (the caller runs the listing, then the update).
         return [Command(tuple(argv), why=why, unless=listing, unless_found=True)]
     return []
+
+
+def gcp_budget_listing(cfg: Config) -> Command | None:
+    """Read-only: the resource name of this platform's GCP budget (``billingAccounts/…/budgets/…``), if any."""
+    if cfg.budget is None or cfg.cloud != "gcp" or cfg.gcp is None or not cfg.gcp.billing_account:
+        return None
+    return Command(
+        (
+            "gcloud",
+            "billing",
+            "budgets",
+            "list",
+            f"--billing-account={cfg.gcp.billing_account}",
+            f"--billing-project={cfg.gcp.project}",
+            f"--filter=displayName={budget_name(cfg)}",
+            "--format=value(name)",
+        ),
+        why="this platform's budget",
+    )
+
+
+def gcp_budget_update(cfg: Config, listing: str) -> Command | None:
+    """The command that sets the GCP budget's amount, given what :func:`gcp_budget_listing` printed (None: no budget yet)."""
+    names = listing.split()
+    if cfg.budget is None or cfg.gcp is None or not names:
+        return None
+    b = cfg.budget
+    return Command(
+        (
+            "gcloud",
+            "billing",
+            "budgets",
+            "update",
+            names[0],
+            f"--billing-account={cfg.gcp.billing_account}",
+            f"--billing-project={cfg.gcp.project}",
+            f"--budget-amount={b.monthly:g}{b.currency}",
+        ),
+        why=f"budget amount {b.monthly:g} {b.currency}",
+    )

@@ -64,4 +64,6 @@ class ExistingCloud(Defaults):
             "pods are placed by node labels; label the nodes of this cluster once (NODE: a name from `kubectl get nodes`; "
             "a node may carry one pool — core for the hub, user for notebooks, worker for Dask):",
             *[f"  {line}" for line in self.label_commands(cfg, handle)],
+            "the hub's proxy-public Service asks for a load balancer: a cluster without a load balancer controller leaves it "
+            f"<pending> — reach the hub with `kubectl {' '.join(handle.kubectl())} --namespace {cfg.name} port-forward service/proxy-public 8080:80`",
         ]

@@ -89,3 +89,23 @@ def test_gcp_budget_names_its_quota_project_and_is_created_once():
         "--format=value(name)",
     )
     assert g.unless_found and g.shell().startswith('[ -n "$(gcloud billing budgets list ')
+
+
+def test_gcp_budget_amount_is_updated_by_the_id_the_listing_prints():
+    from pangeoctl.budgets import gcp_budget_listing, gcp_budget_update
+
+    gcp = (ROOT / "deploy" / "gcp.yaml").read_text().replace("gcp:\n", "gcp:\n  billing_account: 0X0X0X-0X0X0X-0X0X0X\n") + BUDGET
+    cfg = C.load("x", text=gcp)
+    assert gcp_budget_listing(cfg).argv == budget_commands(cfg, TODAY)[0].unless
+    assert gcp_budget_update(cfg, "") is None  # not created yet: the create step makes it with the right amount
+    update = gcp_budget_update(cfg, "billingAccounts/0X0X0X-0X0X0X-0X0X0X/budgets/4a5b\n")
+    assert update.argv == (
+        "gcloud",
+        "billing",
+        "budgets",
+        "update",
+        "billingAccounts/0X0X0X-0X0X0X-0X0X0X/budgets/4a5b",
+        "--billing-account=0X0X0X-0X0X0X-0X0X0X",
+        "--billing-project=geo-lab-123",
+        "--budget-amount=500USD",
+    )

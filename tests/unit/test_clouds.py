@@ -600,11 +600,14 @@ def test_existing_prints_the_node_labels_to_set():
     cloud = clouds.get("existing")
     notes = cloud.notes(cfg, cloud.handle(cfg, S))
     k = "kubectl --kubeconfig /etc/kube/campus.yaml --context campus-k8s label nodes NODE"
-    assert notes[1:] == [
+    assert notes[1:4] == [
         f"  {k} pangeoctl.io/pool=core hub.jupyter.org/node-purpose=core --overwrite",
         f"  {k} pangeoctl.io/pool=user hub.jupyter.org/node-purpose=user --overwrite",
         f"  {k} pangeoctl.io/pool=worker k8s.dask.org/node-purpose=worker --overwrite",
     ]
+    assert notes[4].endswith(
+        "reach the hub with `kubectl --kubeconfig /etc/kube/campus.yaml --context campus-k8s --namespace shared port-forward service/proxy-public 8080:80`"
+    )
     assert cloud.labels_probe(cfg, cloud.handle(cfg, S)).argv[-5:] == ("nodes", "--selector", "pangeoctl.io/pool", "--output", "name")
 
 
