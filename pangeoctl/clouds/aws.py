@@ -440,9 +440,32 @@ class AWSCloud(OwnKubeconfig):
                     )
                 elif kind == "elastic-ip":
                     found.append(Leftover("ip", arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else "", monthly("aws", "ip")))
+                elif arn.startswith("arn:aws:eks:") and kind == "cluster":  # a cluster whose deletion failed bills its control plane
+                    found.append(Leftover("eks cluster", arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else "", monthly("aws", "control_plane")))
                 elif kind not in ("volume", "natgateway"):  # those two are listed, with sizes, by their own queries
                     found.append(Leftover(kind, arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else ""))
             return found
+
+        def tag_query(key: str, value: str, why: str) -> LeftoverQuery:
+            return LeftoverQuery(
+                Command(
+                    (
+                        "aws",
+                        "resourcegroupstaggingapi",
+                        "get-resources",
+                        *region,
+                        "--tag-filters",
+                        f"Key={key},Values={value}",
+                        "--query",
+                        "ResourceTagMappingList[].ResourceARN",
+                        "--output",
+                        "text",
+                    ),
+                    why=why,
+                    env=env,
+                ),
+                tagged,
+            )
 
         return [
             LeftoverQuery(
@@ -484,23 +507,7 @@ class AWSCloud(OwnKubeconfig):
                 ),
                 nats,
             ),
-            LeftoverQuery(
-                Command(
-                    (
-                        "aws",
-                        "resourcegroupstaggingapi",
-                        "get-resources",
-                        *region,
-                        "--tag-filters",
-                        f"Key=kubernetes.io/cluster/{cfg.name},Values=owned",
-                        "--query",
-                        "ResourceTagMappingList[].ResourceARN",
-                        "--output",
-                        "text",
-                    ),
-                    why="resources tagged for this cluster",
-                    env=env,
-                ),
-                tagged,
-            ),
+            # what Kubernetes made (load balancers, their IPs), then what eksctl and our StorageClass made
+            tag_query(f"kubernetes.io/cluster/{cfg.name}", "owned", "resources tagged for this cluster"),
+            tag_query("pangeoctl", cfg.name, "resources tagged for this platform"),
         ]

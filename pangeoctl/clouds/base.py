@@ -306,7 +306,7 @@ def find_leftovers(cloud: Cloud, cfg: Config, runner: Runner) -> list[Leftover]:
     for q in cloud.leftover_queries(cfg):
         res = runner.run(q.command, check=False)
         if res.returncode == 0 and res.stdout.strip():
-            out += q.parse(res.stdout)
+            out += [x for x in q.parse(res.stdout) if all((x.kind, x.name) != (y.kind, y.name) for y in out)]  # two tags, one resource
     return out
 
 

@@ -517,6 +517,8 @@ def test_eks_leftovers_include_the_nat_gateway():
         outputs={
             ("describe-volumes",): "vol-0abc\tus-west-2a\t10\n",
             ("describe-nat-gateways",): "nat-0123\tsubnet-9\n",
+            ("get-resources", "Key=pangeoctl,Values=ocean-lab"): "arn:aws:eks:us-west-2:012345678901:cluster/ocean-lab\t"
+            "arn:aws:ec2:us-west-2:012345678901:elastic-ip/eipalloc-77\tarn:aws:ec2:us-west-2:012345678901:subnet/subnet-9\n",
             ("get-resources",): "arn:aws:elasticloadbalancing:us-west-2:012345678901:loadbalancer/net/a1b2/c3d4\t"
             "arn:aws:ec2:us-west-2:012345678901:elastic-ip/eipalloc-77\tarn:aws:ec2:us-west-2:012345678901:volume/vol-0abc\t"
             "arn:aws:elasticloadbalancing:us-west-2:012345678901:loadbalancer/a9f8\n",
@@ -529,6 +531,9 @@ def test_eks_leftovers_include_the_nat_gateway():
         "load balancer a1b2 (us-west-2): ~$16.43/month",
         "ip eipalloc-77 (us-west-2): ~$3.65/month",
         "load balancer a9f8 (us-west-2): ~$16.43/month",
+        # eksctl's own (tagged pangeoctl): a cluster whose deletion failed, free network pieces; the EIP only once
+        "eks cluster ocean-lab (us-west-2): ~$73.00/month",
+        "subnet subnet-9 (us-west-2)",
     ]
     assert all(c.env == {"AWS_PROFILE": "ocean"} for c in r.commands)
 
