@@ -347,10 +347,30 @@ class GCPCloud(OwnKubeconfig):
         def lbs(out: str) -> list[Leftover]:
             return [Leftover("load balancer", r[0], r[1] if len(r) > 1 else "", monthly("gcp", "load_balancer")) for r in rows(out)]
 
+        def gke(out: str) -> list[Leftover]:
+            return [Leftover("gke cluster", r[0], r[1] if len(r) > 1 else "", monthly("gcp", "control_plane")) for r in rows(out)]
+
         def ips(out: str) -> list[Leftover]:
             return [Leftover("ip", r[0], r[1] if len(r) > 1 else "", monthly("gcp", "ip")) for r in rows(out)]
 
         return [
+            LeftoverQuery(
+                Command(
+                    (
+                        "gcloud",
+                        "container",
+                        "clusters",
+                        "list",
+                        *p,
+                        "--filter",
+                        f"resourceLabels.pangeoctl={cfg.name}",
+                        "--format",
+                        "value(name,location)",
+                    ),
+                    why="GKE clusters",
+                ),
+                gke,
+            ),
             LeftoverQuery(
                 Command(
                     (

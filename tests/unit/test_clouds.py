@@ -506,7 +506,10 @@ def test_gke_leftovers_are_listed_by_label_with_monthly_prices():
         "load balancer a1b2c3 (203.0.113.7): ~$18.25/month",
         "ip geo-lab-hub (203.0.113.7): ~$7.30/month",
     ]
-    assert "labels.goog-k8s-cluster-name=geo-lab OR labels.pangeoctl=geo-lab" in r.commands[0].argv
+    assert "labels.goog-k8s-cluster-name=geo-lab OR labels.pangeoctl=geo-lab" in r.commands[1].argv
+    # a cluster whose deletion failed keeps billing its control plane
+    r = RecordingRunner(outputs={("clusters", "list"): "geo-lab\tus-central1-a\n"})
+    assert [x.line() for x in find_leftovers(clouds.get("gcp"), cfg, r)] == ["gke cluster geo-lab (us-central1-a): ~$73.00/month"]
 
 
 def test_eks_leftovers_include_the_nat_gateway():
