@@ -41,6 +41,8 @@ class Site:
     as_root: bool = False
     today: dt.date = dt.date(2026, 1, 1)
     ports: dict[str, int] = field(default_factory=dict)
+    cpus: int = 2  # this computer: what kind's single node can hold
+    memory: int = 8 * 1024**3
 
     def state_dir(self, name: str, target: str, override: Path | None = None) -> Path:
         """The deployment's own state folder, keyed by name *and* target, so one never purges another's."""
@@ -55,6 +57,7 @@ class Site:
         import os
         import sys
 
+        import psutil
         from platformdirs import user_data_dir
 
         return cls(
@@ -62,6 +65,8 @@ class Site:
             bin_dir=Path(sys.executable).parent,
             as_root=hasattr(os, "geteuid") and os.geteuid() == 0,
             today=dt.date.today(),
+            cpus=os.cpu_count() or 1,
+            memory=int(psutil.virtual_memory().total),
         )
 
 

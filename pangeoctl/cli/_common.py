@@ -42,20 +42,30 @@ def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False) ->
 
     if cloud is not None and cloud not in CLOUDS:
         fail(f"--cloud {cloud!r} is not one of {', '.join(CLOUDS)}", EXIT_USAGE)
-    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks)
+    from pangeoctl.machines import Machine
+
+    site = current_site()
+    host = Machine("this computer", site.cpus, site.memory)
+    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks, host=host)
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))
     return cfg
 
 
-def edge(cfg: Config, *, choose_ports: bool = False) -> tuple[Target, Site]:
-    """The target for ``cfg`` and this machine's Site — the one place the environment is read."""
+def current_site() -> Site:
+    """This machine's Site — the one place the environment is read (at the edge of each command)."""
     from pangeoctl.site import Site
+
+    return Site.current()
+
+
+def edge(cfg: Config, *, choose_ports: bool = False) -> tuple[Target, Site]:
+    """The target for ``cfg`` and the Site completed with the deployment's own facts (its ports)."""
     from pangeoctl.targets import target_for
 
     target = target_for(cfg)
-    return target, target.locate(cfg, Site.current(), choose_ports=choose_ports)
+    return target, target.locate(cfg, current_site(), choose_ports=choose_ports)
 
 
 def runner_for(dry_run: bool, echo_to_stderr: bool = True):  # noqa: ANN201

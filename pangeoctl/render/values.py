@@ -23,8 +23,6 @@ HUB_SECRET = "pangeo-hub-auth"  # Kubernetes Secret the runner creates from the 
 # env var the hub reads → key in that Secret
 HUB_SECRET_KEYS = {W.GITHUB_SECRET_ENV: "github-client-secret", W.SHARED_PASSWORD_ENV: "shared-password", W.ADMIN_PASSWORD_ENV: "admin-password"}
 SINGLE_NODE = ("kind", "minikube")  # one node, no pool labels, no load balancer
-# On a single-node test cluster a profile's limits stay, but its guarantee is capped so it fits beside the hub.
-SINGLE_NODE_GUARANTEE = {"cpu": 0.5, "memory": 1024**3}
 
 # Fixed code, not generated: sets the login secrets from the hub's environment (filled from HUB_SECRET).
 HUB_SECRETS_FROM_ENV = f"""import os
@@ -123,8 +121,8 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         "profileList": [_profile(cfg, p) for p in cfg.hub.profiles],
     }
     if default is not None:
-        singleuser["cpu"] = {"limit": default.cpu, "guarantee": _guarantee(cfg, "cpu", default.cpu)}
-        singleuser["memory"] = {"limit": format_memory(default.memory), "guarantee": format_memory(_guarantee(cfg, "memory", default.memory))}
+        singleuser["cpu"] = {"limit": default.cpu, "guarantee": default.cpu}
+        singleuser["memory"] = {"limit": format_memory(default.memory), "guarantee": format_memory(default.memory)}
     # Pools are labelled on clouds we create; kind, minikube and an existing cluster's nodes are not.
     purpose = "require" if cfg.cloud in MANAGED_CLOUDS else "prefer"
     values: dict[str, Any] = {
@@ -144,15 +142,11 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     return values
 
 
-def _guarantee(cfg: Config, kind: str, value: Any) -> Any:
-    return min(value, SINGLE_NODE_GUARANTEE[kind]) if cfg.cloud in SINGLE_NODE else value
-
-
 def _profile(cfg: Config, p: Any) -> dict[str, Any]:
     override: dict[str, Any] = {
-        "cpu_guarantee": _guarantee(cfg, "cpu", p.cpu),
+        "cpu_guarantee": p.cpu,
         "cpu_limit": p.cpu,
-        "mem_guarantee": format_memory(_guarantee(cfg, "memory", p.memory)),
+        "mem_guarantee": format_memory(p.memory),
         "mem_limit": format_memory(p.memory),
     }
     if p.image:
