@@ -25,7 +25,8 @@ Read on 2026-12-03 from:
   we create Free-tier clusters, so LTS does not count.
 
 ``DEFAULT`` is the version all three offer for a new cluster today: GKE's Regular default, in EKS standard
-support until 2027-03-27 and AKS GA until 2027-03-31.
+support until 2027-03-27 and AKS GA until 2027-03-31. (EKS and AKS may default to a newer minor; the pages
+read do not say which, and 1.35 is the newest all three are known to offer.)
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ DEFAULT = "1.35"  # the version a new cluster gets when pangeo.yaml names none
 class Offer:
     """What one cloud offers for new clusters: its default minor and the last day each minor is offered.
 
-    ``until`` maps a minor version to the last day it is offered (None: offered, end not published).
+    ``default`` is the cloud's own default for a new cluster when the pages read say it (None: not stated
+    there). ``until`` maps a minor version to the last day it is offered (None: offered, end not published).
     """
 
-    default: str
+    default: str | None
     until: dict[str, dt.date | None] = field(default_factory=dict)
     source: str = ""
 
@@ -57,12 +59,12 @@ OFFERS: dict[str, Offer] = {
         source="GKE release notes, Regular channel (2026-09-17)",
     ),
     "aws": Offer(
-        default="1.35",
+        default=None,  # `create-cluster` without a version takes the newest; the calendar read stops at 1.35
         until={"1.33": dt.date(2026, 7, 29), "1.34": dt.date(2026, 12, 2), "1.35": dt.date(2027, 3, 27)},
         source="EKS Kubernetes release calendar (end of standard support)",
     ),
     "azure": Offer(
-        default="1.35",
+        default=None,  # the calendar does not say which GA version `az aks create` defaults to
         until={"1.34": dt.date(2026, 11, 30), "1.35": dt.date(2027, 3, 31), "1.36": dt.date(2027, 6, 30), "1.37": dt.date(2027, 10, 31)},
         source="AKS Kubernetes release calendar (GA end of life, 2026-08-05)",
     ),
@@ -106,7 +108,7 @@ def warning(cloud: str, version: str, today: dt.date = CHECKED) -> str | None:
     choices = f"; it offers {', '.join(still)}" if still else ""
     return (
         f"{_NAMES[cloud]} no longer offers Kubernetes {version} for new clusters{when}{choices} — "
-        f'use `kubernetes_version: "{offer.default}"` (table read {CHECKED.isoformat()}; `up` asks the cloud)'
+        f'use `kubernetes_version: "{offer.default or DEFAULT}"` (table read {CHECKED.isoformat()}; `up` asks the cloud)'
     )
 
 
