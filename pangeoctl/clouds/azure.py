@@ -131,7 +131,7 @@ class AzureCloud(OwnKubeconfig):
             "--name",
             p.name,
             "--mode",
-            "User",
+            "System" if p.role == "core" else "User",
             "--node-vm-size",
             p.machine_type,
             *self._size(p),
@@ -277,8 +277,23 @@ class AzureCloud(OwnKubeconfig):
                 continue
             update, replace = diff_pool(p.pool.model_copy(update={"min_nodes": p.min_nodes, "max_nodes": p.max_nodes}), o, (p.machine_type,))
             if replace and p.role == "core":
-                # the only System pool cannot be deleted: add a second System pool by hand, then delete this one
-                out.append(PoolChange(p.name, "manual", tuple(update + replace), ()))
+                # AKS never deletes its last System pool: the hub moves to a temporary System pool of the new
+                # shape while the core pool is recreated, then back (two short moves instead of an outage).
+                tmp = PoolPlan("coretmp", p.role, p.machine_type, max(p.min_nodes, 1), p.max_nodes, p.pool)
+                delete = ("az", "aks", "nodepool", "delete", *rg, "--cluster-name", cfg.name, "--name")
+                out.append(
+                    PoolChange(
+                        p.name,
+                        "replace",
+                        tuple(update + replace),
+                        (
+                            Command(self._add_pool(cfg, tmp).argv, why="a temporary System pool to hold the hub"),
+                            Command((*delete, p.name), why=f"drain and delete the {p.name} pool"),
+                            Command(self._add_pool(cfg, p).argv, why=f"recreate the {p.name} pool"),
+                            Command((*delete, tmp.name), why="drain the temporary pool back and delete it"),
+                        ),
+                    )
+                )
             elif replace:
                 out.append(
                     PoolChange(

@@ -49,9 +49,11 @@ class ObservedPool:
 class PoolChange:
     """A node pool whose running shape differs from pangeo.yaml, and the commands that bring it there.
 
-    ``action`` is ``update`` (changed in place: autoscaling bounds) or ``replace`` (the cloud cannot change
-    it in place — machine type, spot, disk size: the old pool is drained and deleted, then created anew, so
-    that role has no nodes for a few minutes and its pods restart; homes are volumes and stay).
+    ``action`` is ``update`` (changed in place: autoscaling bounds; on GKE also machine type and disk, by
+    recreating the nodes one by one), ``replace`` (the cloud cannot change it in place — spot, or machine
+    type and disk on EKS/AKS: the old pool is drained and deleted, then created anew, so that role has no
+    nodes for a few minutes and its pods restart; homes are volumes and stay; AKS's core pool moves through a
+    temporary System pool instead) or ``delete`` (a pool pangeo.yaml no longer has).
     """
 
     pool: str

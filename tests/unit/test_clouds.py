@@ -430,7 +430,7 @@ def test_eks_changed_node_groups_are_scaled_or_replaced():
     ]
 
 
-def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_is_left_to_a_person():
+def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_moves_through_a_temporary_one():
     from pangeoctl.clouds.azure import AzureCloud
 
     cfg = C.load(CONFIGS / "azure.happy.yaml")
@@ -445,7 +445,15 @@ def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_is_left_t
         pool("worker", "worker", "Standard_D16s_v5", 0, 7, spot=True),
     ]
     changes = {c.pool: c for c in AzureCloud().pool_changes(cfg, json.dumps(listing))}
-    assert changes["core"].action == "manual" and changes["core"].commands == ()
+    # the last System pool cannot be deleted: a temporary System pool holds the hub meanwhile
+    assert changes["core"].action == "replace"
+    assert [(c.argv[3], c.argv[c.argv.index("--name") + 1]) for c in changes["core"].commands] == [
+        ("add", "coretmp"),
+        ("delete", "core"),
+        ("add", "core"),
+        ("delete", "coretmp"),
+    ]
+    assert all("--mode System" in shlex.join(c.argv) for c in changes["core"].commands if c.argv[3] == "add")
     assert shlex.join(changes["user"].commands[0].argv) == (
         "az aks nodepool update --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg --cluster-name eo-lab "
         "--name user --update-cluster-autoscaler --min-count 0 --max-count 10"
