@@ -239,20 +239,22 @@ class GCPCloud(OwnKubeconfig):
             base = ("gcloud", "container", "node-pools", "update", p.name, "--cluster", cfg.name, *where)
             spot_changed = any(c.startswith("spot") for c in replace)
             if replace and spot_changed:
-                out.append(
-                    PoolChange(
-                        p.name,
-                        "replace",
-                        tuple(update + replace),
-                        (
-                            Command(
-                                ("gcloud", "container", "node-pools", "delete", p.name, "--cluster", cfg.name, *where, "--quiet"),
-                                why=f"delete the {p.name} pool (GKE drains its nodes first)",
-                            ),
-                            Command(self._create_pool(cfg, p).argv, why=f"recreate the {p.name} pool"),
-                        ),
-                    )
-                )
+                delete = ("gcloud", "container", "node-pools", "delete")
+                steps = [
+                    Command(
+                        (*delete, p.name, "--cluster", cfg.name, *where, "--quiet"), why=f"delete the {p.name} pool (GKE drains its nodes first)"
+                    ),
+                    Command(self._create_pool(cfg, p).argv, why=f"recreate the {p.name} pool"),
+                ]
+                if p.role == "core":
+                    # the hub waits on a temporary pool of the new shape instead of having no node at all
+                    tmp = PoolPlan("core-tmp", p.role, p.machine_type, max(p.min_nodes, 1), p.max_nodes, p.pool)
+                    steps = [
+                        Command(self._create_pool(cfg, tmp).argv, why="a temporary core pool to hold the hub"),
+                        *steps,
+                        Command((*delete, tmp.name, "--cluster", cfg.name, *where, "--quiet"), why="drain the temporary pool back and delete it"),
+                    ]
+                out.append(PoolChange(p.name, "replace", tuple(update + replace), tuple(steps)))
                 continue
             cmds: list[Command] = []
             if update:

@@ -672,3 +672,19 @@ def test_eksctl_accepts_every_variant_of_our_cluster_config(nat, schemas):
     assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(spec)] == []
     # the GPU pool's cap of 2 holds: two zones, one node each
     assert [(g["name"], g["maxSize"]) for g in spec["managedNodeGroups"]][-2:] == [("gpu-us-west-2a", 1), ("gpu-us-west-2b", 1)]
+
+
+def test_gke_core_pool_replacement_keeps_a_node_for_the_hub():
+    from pangeoctl.clouds.gcp import GCPCloud
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    listing = [_gke_pool("default-pool", "core", "e2-standard-2", 1, 2, spot=True)]  # spot turned off in pangeo.yaml
+    (change,) = GCPCloud().pool_changes(cfg, json.dumps(listing))
+    assert change.action == "replace"
+    assert [(c.argv[3], c.argv[4]) for c in change.commands] == [
+        ("create", "core-tmp"),
+        ("delete", "default-pool"),
+        ("create", "default-pool"),
+        ("delete", "core-tmp"),
+    ]
+    assert "--node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core" in shlex.join(change.commands[0].argv)
