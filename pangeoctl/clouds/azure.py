@@ -337,7 +337,8 @@ class AzureCloud(OwnKubeconfig):
                 )
         wanted = {p.name for p in plans}
         for o in have.values():
-            if o.name not in wanted and o.role != "core":
+            # another System pool (a `coretmp` left by a failed replacement) goes only while `core` is there
+            if o.name not in wanted and (o.role != "core" or plans[0].name in have):
                 out.append(
                     PoolChange(
                         o.name,

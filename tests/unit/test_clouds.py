@@ -441,6 +441,7 @@ def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_moves_thr
 
     listing = [
         pool("core", "core", "Standard_D4s_v5", 1, 2),
+        pool("coretmp", "core", "Standard_D2s_v5", 1, 2),  # left by a replacement that stopped half way
         pool("user", "user", "Standard_E4s_v5", 0, 3),
         pool("worker", "worker", "Standard_D16s_v5", 0, 7, spot=True),
     ]
@@ -460,6 +461,7 @@ def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_moves_thr
     )
     assert changes["worker"].action == "replace"
     assert [c.argv[:4] for c in changes["worker"].commands] == [("az", "aks", "nodepool", "delete"), ("az", "aks", "nodepool", "add")]
+    assert changes["coretmp"].action == "delete"
 
 
 # ---------------------------------------------------------------- HTTPS needs DNS first
