@@ -162,6 +162,14 @@ def _profile(cfg: Config, p: Any) -> dict[str, Any]:
     return {"display_name": p.name, "description": p.description, "default": p.default, "kubespawner_override": override}
 
 
+def dask_memory(nbytes: int) -> str | int:
+    """Memory as dask-gateway's ``MemoryLimit`` reads it: K/M/G/T suffixes are powers of 1024 (it refuses "Gi")."""
+    for suffix, size in (("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if nbytes % size == 0:
+            return f"{nbytes // size}{suffix}"
+    return nbytes
+
+
 def gateway_extra_config(data: dict[str, Any]) -> str:
     """The chart's ``gateway.extraConfig``: :mod:`pangeoctl.gateway_extra`'s fixed source, then one call with
     the data as a JSON literal (the gateway image has no pangeoctl to import)."""
@@ -179,7 +187,7 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         scheduler_extra = pod_rules(cfg.cloud, "user", cfg.cluster.pools.user.spot)
         worker_extra = pod_rules(cfg.cloud, "worker", cfg.cluster.pools.worker.spot)
         core_selector = pod_rules(cfg.cloud, "core", cfg.cluster.pools.core.spot)["nodeSelector"]
-    memory = k8s_quantity(w.dask["scheduler_memory"])
+    memory = dask_memory(w.dask["scheduler_memory"])
     gateway: dict[str, Any] = {
         "prefix": W.GATEWAY_PREFIX,
         "auth": {

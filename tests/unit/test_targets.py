@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from dask_gateway_server.traitlets import MemoryLimit
 from traitlets.config import PyFileConfigLoader
 
 from pangeoctl import config as C
@@ -94,7 +95,7 @@ def test_local_and_chart_views_agree_on_every_shared_fact(path):
     local_dask = local["gateway"]["dask"]
     assert {k: v for k, v in chart_dask.items() if k != "image"} == {k: v for k, v in local_dask.items() if k != "image"}
     assert gw["backend"]["scheduler"]["cores"]["request"] == local_dask["scheduler_cores"]
-    assert gw["backend"]["scheduler"]["memory"]["request"] == f"{local_dask['scheduler_memory'] // 1024**3}Gi"
+    assert MemoryLimit().validate(None, gw["backend"]["scheduler"]["memory"]["request"]) == local_dask["scheduler_memory"]
 
     assert gw["prefix"] == local["gateway"]["prefix"] == W.GATEWAY_PREFIX
     assert gw["auth"]["jupyterhub"]["jupyterhubServiceName"] == local["gateway"]["service_name"]
