@@ -1,0 +1,48 @@
+"""``python -m tests.browser.sabotage NAME <pangeoctl arguments>``: pangeoctl with one part of the local platform
+broken on purpose, for the tests of the browser tests (test_the_test.py).
+
+The break is made in the platform's data (what ``pangeoctl.targets.local.platform_data`` returns, which ``up``
+writes to ``platform.json`` and the hub reads), so the real hub starts with it. A sabotage whose key is gone
+raises KeyError: when the data's shape changes this file must follow, rather than sabotage nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _github(data: dict[str, Any]) -> dict[str, Any]:
+    return data["config"]["GitHubOAuthenticator"]
+
+
+SABOTAGES: dict[str, Callable[[dict[str, Any]], None]] = {
+    # Everyone GitHub signs in gets in: the organisation and team check is skipped.
+    "org-check": lambda data: _github(data).update(allow_all=True),
+    # The config's admins are not passed to the hub.
+    "admin-list": lambda data: _github(data).update(admin_users=[]),
+}
+
+
+def main() -> None:
+    name, args = sys.argv[1], sys.argv[2:]
+    sabotage = SABOTAGES[name]
+    from pangeoctl.targets import local
+
+    real = local.platform_data
+
+    def broken(*a: Any, **kw: Any) -> dict[str, Any]:
+        data = real(*a, **kw)
+        sabotage(data)
+        return data
+
+    local.platform_data = broken
+    from pangeoctl.cli import main as cli
+
+    sys.argv = ["pangeoctl", *args]
+    cli()
+
+
+if __name__ == "__main__":
+    main()
