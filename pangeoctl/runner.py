@@ -39,6 +39,8 @@ class Command:
     unless_found: bool = False
     # When set, the command's stdout (stripped) must equal it, or the step fails (e.g. the right account).
     expect: str | None = None
+    # Changes nothing (a listing): a dry run runs it for real, so it can show what `up` would change.
+    read_only: bool = False
 
     def shell(self) -> str:
         """The command as one shell line, secrets left as their references."""
@@ -193,6 +195,12 @@ class DryRunRunner:
         return shutil.which(tool)
 
     def run(self, cmd: Command, *, check: bool = True) -> Result:
+        if cmd.read_only:
+            # A listing changes nothing: run it when its tool is here, so the plan can show real differences.
+            self.echo(f"# reads: {cmd.shell()}")
+            if self.which(cmd.argv[0]) is None:
+                return Result(1, "", f"{cmd.argv[0]} is not installed")
+            return RealRunner().run(cmd, check=False)
         self.echo(cmd.shell())
         return Result(0)
 
@@ -250,7 +258,7 @@ INSTALL_HINTS = {
     "kind": "install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation) and a container engine",
     "minikube": "install minikube (https://minikube.sigs.k8s.io/docs/start/)",
     "kubectl": "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
-    "helm": "install Helm ≥ 3.8 (https://helm.sh/docs/intro/install/)",
+    "helm": "install Helm ≥ 3.13 or Helm 4 (https://helm.sh/docs/intro/install/)",
     "docker": "install Docker Engine or Docker Desktop",
     "podman": "install podman (https://podman.io/docs/installation)",
     "buildah": "install buildah (https://buildah.io)",

@@ -46,7 +46,7 @@ def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False) ->
 
     site = current_site()
     host = Machine("this computer", site.cpus, site.memory)
-    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=_cost_checks, host=host)
+    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=lambda c: _more_checks(c, site), host=host)
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))
@@ -77,12 +77,18 @@ def runner_for(dry_run: bool, echo_to_stderr: bool = True):  # noqa: ANN201
     return RealRunner(echo=err) if echo_to_stderr else RealRunner()
 
 
-def _cost_checks(cfg):  # noqa: ANN001, ANN202
-    """Budget and data-proximity warnings; imported only for clouds that bill."""
-    from pangeoctl.config import MANAGED_CLOUDS
+def _more_checks(cfg: Config, site: Site) -> list:
+    """Warnings that need more than the file: a Kubernetes version the cloud stops offering by today, and
+    (clouds that bill) budget and data-proximity warnings."""
+    from pangeoctl.config import MANAGED_CLOUDS, Problem
+    from pangeoctl.kube_versions import warning
 
-    if cfg.cloud not in MANAGED_CLOUDS:
-        return []
-    from pangeoctl.cost import warnings
+    found = []
+    old = warning(cfg.cloud, cfg.cluster.kubernetes_version, site.today) if cfg.cloud in MANAGED_CLOUDS else None
+    if old:
+        found.append(Problem(("cluster", "kubernetes_version"), old, severity="warning"))
+    if cfg.cloud in MANAGED_CLOUDS:
+        from pangeoctl.cost import warnings
 
-    return warnings(cfg)
+        found += warnings(cfg)
+    return found

@@ -43,4 +43,6 @@ def cost(
     print(
         f"  total:                   {est.total:,.2f}/month   (per user-hour {est.per_user_hour:.3f}, per Dask core-hour {est.per_dask_core_hour:.4f})"
     )
+    for note in est.notes:
+        print(f"  note: {note}")
     print(f"  prices: {est.source}")

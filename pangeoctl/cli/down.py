@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_FAILED, CloudOpt, ConfigOpt, DryRunOpt, edge, err, load_config, runner_for
+from pangeoctl.cli._common import DEFAULT_CONFIG, EXIT_FAILED, EXIT_USAGE, CloudOpt, ConfigOpt, DryRunOpt, edge, err, fail, load_config, runner_for
 
 Opt = typer.Option
 
@@ -17,7 +18,8 @@ def down(
     dry_run: DryRunOpt = False,
     purge: Annotated[bool, Opt("--purge", "--purge-data", help="Also delete user homes and the hub database (local: the whole state dir).")] = False,
     delete_cluster: Annotated[bool, Opt("--delete-cluster", help="Also delete the Kubernetes cluster (never for `existing`).")] = False,
-    verify: Annotated[bool, Opt("--verify", help="Afterwards, list what is still there and may bill or hold data.")] = False,
+    verify: Annotated[bool, Opt("--verify", help="Afterwards, list what is still there and may bill or hold data, with prices.")] = False,
+    yes: Annotated[bool, Opt("--yes", "-y", help="Do not ask before destroying data (e.g. homes deleted with an AKS cluster).")] = False,
 ) -> None:
     """Stop the platform. Homes and the hub database are kept unless --purge.
 
@@ -28,6 +30,11 @@ def down(
     cfg = load_config(config, cloud, quiet=True)
     target, site = edge(cfg)
     runner = runner_for(dry_run)
+    loss = target.destroys(cfg, delete_cluster=delete_cluster)
+    if loss and not dry_run and not yes:
+        err(loss)
+        if not sys.stdin.isatty() or not typer.confirm("delete it anyway?", default=False):
+            fail("nothing was changed — rerun with --yes to delete anyway", EXIT_USAGE)
     said = target.down(cfg, site, runner, print if dry_run else err, purge=purge, delete_cluster=delete_cluster)
     if dry_run:
         return

@@ -21,6 +21,7 @@ from pangeoctl.clouds.base import (
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
+    address_name,
     diff_pool,
     labels_csv,
     monthly,
@@ -45,10 +46,6 @@ def node_resource_group(cfg: Config) -> str:
     """The group AKS puts the cluster's VMs, disks, IPs and load balancer in (AKS's own default name, made explicit)."""
     assert cfg.azure is not None
     return f"MC_{cfg.azure.resource_group}_{cfg.name}_{cfg.azure.location}"[:80]
-
-
-def address_name(cfg: Config) -> str:
-    return f"{cfg.name}-hub"
 
 
 class AzureCloud(OwnKubeconfig):

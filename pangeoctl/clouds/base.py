@@ -223,6 +223,11 @@ def tags(cfg: Config) -> dict[str, str]:
 STORAGE_CLASS = "pangeoctl"
 
 
+def address_name(cfg: Config) -> str:
+    """The static IP address reserved for the hub (GCP, Azure) — its DNS record points at it."""
+    return f"{cfg.name}-hub"
+
+
 def storage_class(provisioner: str, parameters: dict[str, str], *, default: bool = False) -> str:
     """A StorageClass manifest (YAML text) named :data:`STORAGE_CLASS`; disks bind where their pod lands."""
     annotations = '  annotations:\n    storageclass.kubernetes.io/is-default-class: "true"\n' if default else ""

@@ -17,6 +17,7 @@ from pangeoctl.clouds.base import (
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
+    address_name,
     diff_pool,
     labels_csv,
     monthly,
@@ -38,10 +39,6 @@ def zones(cfg: Config) -> int:
     """How many zones each node pool spans: counts given per zone to gcloud multiply by this."""
     assert cfg.gcp is not None
     return 1 if cfg.gcp.zone else ZONES_PER_REGION
-
-
-def address_name(cfg: Config) -> str:
-    return f"{cfg.name}-hub"
 
 
 class GCPCloud(OwnKubeconfig):

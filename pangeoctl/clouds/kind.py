@@ -13,9 +13,10 @@ from typing import Any
 from pangeoctl.clouds.base import ClusterHandle, Leftover, LeftoverQuery, OwnKubeconfig
 from pangeoctl.config import Config
 from pangeoctl.runner import Command
+from pangeoctl.wiring import HUB_NODE_PORT, KIND_HOST_PORT
 
-NODE_PORT = 30080  # proxy-public's nodePort (values: proxy.service.type NodePort, nodePorts.http)
-HOST_PORT = 8080  # where the hub answers on this machine: http://127.0.0.1:8080 (8000 is the local platform's)
+# proxy-public's nodePort (the values fix it) and where the hub answers on this machine (8000 is the local platform's)
+NODE_PORT, HOST_PORT = HUB_NODE_PORT, KIND_HOST_PORT
 
 
 class KindCloud(OwnKubeconfig):

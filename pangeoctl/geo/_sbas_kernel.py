@@ -13,8 +13,9 @@ innermost, so each step is one vector instruction over the block, and the band k
 
 Both finish each block while its interferograms are still in cache (``_finish``): the residual of every
 valid pair gives the RMS residual and the temporal coherence ``|Σ exp(i·r)| / N`` (Pepe & Lanari 2006; as
-MintPy's ``calc_inv_quality``), and the displacement (``scale · phase``, the first date 0) and its velocity
-(``gvel · displacement``) are written straight into the caller's output rows. NaN never reaches a sum: an
+MintPy's ``calc_inv_quality``), in the input's precision, and the displacement (``scale · phase``, the
+first date 0) and its velocity (``gvel · displacement``) are written straight into the caller's output
+rows, row by row (a pixel's values are a row apart: writing them pixel by pixel cost more than the solve). NaN never reaches a sum: an
 invalid value or a weight ≤ 0 drops the pair at that pixel; a pixel outside ``mask`` is written as NaN.
 
 Pixels are independent and the kernels release the GIL: callers split the pixel range over threads.
@@ -27,12 +28,12 @@ from numba import njit
 
 SINGULAR = 1e-10  # a pivot below this fraction of its diagonal marks the pixel's system as singular
 _jit = njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
-_TWO_PI = 2 * np.pi
-_INV_TWO_PI = 1 / (2 * np.pi)
 
 
 @_jit
-def solve_shared(y, mask, ref, sec, lband, linv, block, start, stop, scale, gvel, disp_out, vel_out, rms_out, tcoh_out, incomplete_out):  # noqa: PLR0913
+def solve_shared(
+    y, mask, ref, sec, lband, linv, block, start, stop, scale, gvel, min_tcoh, coef, disp_out, vel_out, rms_out, tcoh_out, incomplete_out
+):  # noqa: PLR0913
     """Pixels ``start:stop`` of ``y`` (pairs, pixels) with the shared factor ``lband[i, d] = L(i, i − d)``.
 
     ``mask`` (pixels,) bool or None. Writes ``disp_out`` (dates, pixels), ``vel_out``, ``rms_out``,
@@ -43,7 +44,9 @@ def solve_shared(y, mask, ref, sec, lband, linv, block, start, stop, scale, gvel
     bw = nb - 1
     z = np.empty((m, block))
     nan = np.empty(block)
-    work = np.empty((4, block))
+    work = np.empty((4, block), dtype=coef.dtype)
+    rb = np.empty(block, dtype=coef.dtype)
+    keep = np.empty(block, dtype=np.bool_)
     for b0 in range(start, stop, block):
         nq = min(block, stop - b0)
         z[:] = 0.0
@@ -65,10 +68,10 @@ def solve_shared(y, mask, ref, sec, lband, linv, block, start, stop, scale, gvel
                     nan[q] += v
         _forward(z, lband, linv, bw, nq)
         _backward(z, lband, linv, bw, nq)
-        _finish(y, None, None, b0, ref, sec, z, nq, work)
+        _finish(y, None, b0, ref, sec, z, nq, work, rb, coef)
         for q in range(nq):
             incomplete_out[b0 + q] = (nan[q] != nan[q]) and (mask is None or mask[b0 + q])
-        _store(z, work, mask, None, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out)
+        _store(z, work, mask, None, b0, nq, scale, gvel, min_tcoh, keep, disp_out, vel_out, rms_out, tcoh_out)
 
 
 @_jit
@@ -86,6 +89,8 @@ def solve_general(
     network_connected,
     scale,
     gvel,
+    min_tcoh,
+    coef,
     disp_out,
     vel_out,
     rms_out,
@@ -110,7 +115,9 @@ def solve_general(
     s = np.empty(block)
     wv = np.empty(block)
     wy = np.empty(block)
-    work = np.empty((4, block))
+    work = np.empty((4, block), dtype=coef.dtype)
+    rb = np.empty(block, dtype=coef.dtype)
+    keep = np.empty(block, dtype=np.bool_)
     bad = np.empty(block, dtype=np.bool_)
     parent = np.empty(m + 1, dtype=np.int64)
     for b0 in range(start, stop, block):
@@ -163,7 +170,7 @@ def solve_general(
                     _sub_prod(s, band[i, i - k], band[j, j - k], nq)
                 _mul_into(band[i, d], s, ij, nq)
         _substitute_per_pixel(z, band, inv, bw, nq)
-        _finish(yb, None if w is None else wb, None, 0, ref, sec, z, nq, work)
+        _finish(yb, None if w is None else wb, 0, ref, sec, z, nq, work, rb, coef)
         for q in range(nq):
             c = b0 + q if cols is None else cols[b0 + q]
             singular_out[c] = bad[q] and (mask is None or mask[c])
@@ -172,15 +179,16 @@ def solve_general(
             connected_out[c] = (mask is None or mask[c]) and (
                 network_connected if work[3, q] == p else not bad[q] or _linked(yb, None if w is None else wb, ref, sec, q, parent)
             )
-        _store(z, work, mask, cols, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out)
+        _store(z, work, mask, cols, b0, nq, scale, gvel, min_tcoh, keep, disp_out, vel_out, rms_out, tcoh_out)
 
 
 @njit(inline="always")
-def _finish(y, w, cols, b0, ref, sec, x, nq, work):
+def _finish(y, w, b0, ref, sec, x, nq, work, rb, coef):
     """Residuals of the valid pairs of the block: ``work`` = (Σr², Σcos r, Σsin r, count) per pixel.
 
-    ``y`` is the full array (read at ``b0:b0+nq``) when ``w`` is None and the arrays are not gathered, or
-    the gathered block (``b0`` = 0). cos/sin come from a polynomial (``_cis``) that vectorises.
+    ``y`` is the full array (read at ``b0:b0+nq``) or the gathered block (``b0`` = 0). ``rb`` (block,),
+    ``work`` and ``coef`` (``coefficients``) have the input's dtype, so float32 input gets float32
+    arithmetic here — twice the vector lanes of float64, and ample for a coherence.
     """
     work[:, :nq] = 0.0
     e2, cs, sn, cnt = work[0], work[1], work[2], work[3]
@@ -189,65 +197,79 @@ def _finish(y, w, cols, b0, ref, sec, x, nq, work):
         xs = x[sec[k] - 1]
         xr = x[max(ref[k], 1) - 1]
         f = 1.0 if ref[k] > 0 else 0.0
-        if w is None:
-            for q in range(nq):
-                r = xs[q] - f * xr[q] - np.float64(yk[q])
-                ok = r == r
-                r = r if ok else 0.0
-                c, s = _cis(r)
-                e2[q] += r * r
-                cs[q] += c if ok else 0.0
-                sn[q] += s
-                cnt[q] += 1.0 if ok else 0.0
-        else:
+        for q in range(nq):
+            rb[q] = xs[q] - f * xr[q] - yk[q]
+        if w is not None:
             wk = w[k]
             for q in range(nq):
-                r = xs[q] - f * xr[q] - np.float64(yk[q])
-                ok = (r == r) & (wk[q] > 0)
-                r = r if ok else 0.0
-                c, s = _cis(r)
-                e2[q] += r * r
-                cs[q] += c if ok else 0.0
-                sn[q] += s
-                cnt[q] += 1.0 if ok else 0.0
+                rb[q] = rb[q] if wk[q] > 0 else np.nan
+        _accumulate(rb, coef, e2, cs, sn, cnt, nq)
 
 
 @njit(inline="always")
-def _cis(r):
+def _accumulate(rb, k, e2, cs, sn, cnt, nq):
+    """Adds one pair's residuals ``rb`` (NaN: not valid) to the sums; all arithmetic in ``k``'s dtype."""
+    zero, one = k[12], k[13]
+    for q in range(nq):
+        r = rb[q]
+        ok = r == r
+        r = r if ok else zero
+        c, s = _cis(r, k)
+        e2[q] += r * r
+        cs[q] += c if ok else zero
+        sn[q] += s
+        cnt[q] += one if ok else zero
+
+
+@njit(inline="always")
+def _cis(r, k):
     """(cos r, sin r) to ~1e-6 for any r: reduce to [−π, π], halve, Taylor to degree 10/11, double.
 
     A polynomial, not libm calls, so the loop over pixels compiles to vector instructions."""
-    h = 0.5 * (r - np.floor(r * _INV_TWO_PI + 0.5) * _TWO_PI)  # |h| ≤ π/2
+    h = k[0] * (r - np.floor(r * k[1] + k[0]) * k[2])  # |h| ≤ π/2
     h2 = h * h
-    s = h * (1.0 + h2 * (-1 / 6 + h2 * (1 / 120 + h2 * (-1 / 5040 + h2 * (1 / 362880 - h2 / 39916800)))))
-    c = 1.0 + h2 * (-0.5 + h2 * (1 / 24 + h2 * (-1 / 720 + h2 * (1 / 40320 - h2 / 3628800))))
-    return c * c - s * s, 2.0 * s * c
+    s = h * (k[13] + h2 * (k[3] + h2 * (k[4] + h2 * (k[5] + h2 * (k[6] + h2 * k[7])))))
+    c = k[13] + h2 * (-k[0] + h2 * (k[8] + h2 * (k[9] + h2 * (k[10] + h2 * k[11]))))
+    return c * c - s * s, (s + s) * c
+
+
+def coefficients(dtype):
+    """The constants of ``_cis``/``_accumulate`` in ``dtype``: ½, 1/2π, 2π, the Taylor terms, 0, 1."""
+    return np.array(
+        [0.5, 1 / (2 * np.pi), 2 * np.pi, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880, -1 / 39916800, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800, 0.0, 1.0],
+        dtype=dtype,
+    )
 
 
 @njit(inline="always")
-def _store(z, work, mask, cols, b0, nq, scale, gvel, disp_out, vel_out, rms_out, tcoh_out):
-    """The block's outputs into the caller's arrays: displacement rows, velocity, RMS, temporal coherence."""
+def _store(z, work, mask, cols, b0, nq, scale, gvel, min_tcoh, keep, disp_out, vel_out, rms_out, tcoh_out):
+    """The block's outputs into the caller's arrays: displacement rows, velocity, RMS, temporal coherence.
+
+    Row by row (each output row written contiguously: a pixel's values lie a row's length apart, and
+    writing them pixel by pixel cost more than the solve). Displacement and velocity are NaN where the
+    pixel is masked, has no valid pair, or its temporal coherence is below ``min_tcoh``."""
     m = z.shape[0]
-    nan = np.nan
     for q in range(nq):
         c = b0 + q if cols is None else cols[b0 + q]
         n = work[3, q]
-        if n == 0 or (mask is not None and not mask[c]):
-            for j in range(m + 1):
-                disp_out[j, c] = nan
-            vel_out[c] = nan
-            rms_out[c] = nan
-            tcoh_out[c] = nan
-            continue
-        disp_out[0, c] = 0.0
-        v = 0.0
-        for j in range(m):
+        valid = n > 0 and (mask is None or mask[c])
+        tc = np.sqrt(work[1, q] ** 2 + work[2, q] ** 2) / n if valid else np.nan
+        rms_out[c] = np.sqrt(work[0, q] / n) if valid else np.nan
+        tcoh_out[c] = tc
+        keep[q] = valid and tc >= min_tcoh
+        disp_out[0, c] = 0.0 if keep[q] else np.nan
+        vel_out[c] = 0.0
+    for j in range(m):
+        g = gvel[j + 1]
+        for q in range(nq):
+            c = b0 + q if cols is None else cols[b0 + q]
             d = scale * z[j, q]
-            disp_out[j + 1, c] = d
-            v += gvel[j + 1] * d
-        vel_out[c] = v
-        rms_out[c] = np.sqrt(work[0, q] / n)
-        tcoh_out[c] = np.sqrt(work[1, q] ** 2 + work[2, q] ** 2) / n
+            disp_out[j + 1, c] = d if keep[q] else np.nan
+            vel_out[c] += g * d
+    for q in range(nq):
+        c = b0 + q if cols is None else cols[b0 + q]
+        if not keep[q]:
+            vel_out[c] = np.nan
 
 
 @njit(inline="always")

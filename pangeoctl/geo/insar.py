@@ -310,10 +310,12 @@ def _solve(
     gvel: np.ndarray,
     out: np.ndarray,
     threads: int | None,
+    min_tcoh: float = 0.0,
 ) -> None:
     """The whole inversion of a block of pixels, into ``out`` (dates + 4, pixels) in place: displacement
-    rows, velocity, RMS residual, temporal coherence, connected (1/0). ``y`` and ``w`` are read as they are
-    (float32 or float64, no copy when C-contiguous); nothing of the size of ``y`` is allocated."""
+    rows, velocity, RMS residual, temporal coherence, connected (1/0); displacement and velocity NaN where
+    the temporal coherence is below ``min_tcoh``. ``y`` and ``w`` are read as they are (float32 or float64,
+    no copy when C-contiguous); nothing of the size of ``y`` is allocated."""
     from pangeoctl.geo import _sbas_kernel as K
 
     ref, sec = _incidence(a)
@@ -327,6 +329,7 @@ def _solve(
     singular = np.zeros(npix, dtype=bool)
     connected = np.zeros(npix, dtype=bool)
     gv = np.ascontiguousarray(gvel, dtype=np.float64)
+    coef = K.coefficients(y.dtype)  # the residual pass computes in the input's precision
 
     def general(cols: np.ndarray | None) -> None:
         """``solve_general`` on all pixels or on the columns ``cols``; results land in place."""
@@ -335,7 +338,7 @@ def _solve(
             n,
             threads,
             lambda s, e: K.solve_general(
-                y, w, mask, cols, ref, sec, bw, block, s, e, network_connected, scale, gv, disp, vel, rms, tcoh, singular, connected
+                y, w, mask, cols, ref, sec, bw, block, s, e, network_connected, scale, gv, min_tcoh, coef, disp, vel, rms, tcoh, singular, connected
             ),
         )
 
@@ -351,9 +354,11 @@ def _solve(
         incomplete = np.empty(npix, dtype=bool)
         linv = 1 / np.diagonal(chol)
         _threaded(
-            npix, threads, lambda s, e: K.solve_shared(y, mask, ref, sec, lband, linv, block, s, e, scale, gv, disp, vel, rms, tcoh, incomplete)
+            npix,
+            threads,
+            lambda s, e: K.solve_shared(y, mask, ref, sec, lband, linv, block, s, e, scale, gv, min_tcoh, coef, disp, vel, rms, tcoh, incomplete),
         )
-        connected[:] = ~np.isnan(vel)
+        connected[:] = ~np.isnan(tcoh)  # NaN only where masked or without a valid pair
         if incomplete.any():
             general(np.flatnonzero(incomplete))
     else:
@@ -365,6 +370,7 @@ def _solve(
         x = _min_norm_velocity(a, intervals, yb, wb)
         rms[bad], tcoh[bad] = _quality(a, x, yb, wb)
         dd = np.vstack([np.where(np.isnan(x[:1]), np.nan, 0.0), x]) * scale
+        dd[:, ~(tcoh[bad] >= min_tcoh)] = np.nan
         disp[:, bad] = dd
         vel[bad] = gvel @ dd
         if not network_connected:
@@ -555,10 +561,7 @@ def invert(
             w = np.ascontiguousarray(wt, dtype=y.dtype).reshape(len(pairs), -1)
         mkf = None if mk is None else np.ascontiguousarray(mk, dtype=bool).reshape(-1)
         out = np.empty((n + 4, ny * nx), dtype=y.dtype)
-        _solve(a, y, w, mkf, intervals, scale, gvel, out, threads)
-        if min_temporal_coherence > 0:
-            low = np.flatnonzero(~(out[n + 2] >= min_temporal_coherence) & ~np.isnan(out[n]))
-            out[: n + 1, low] = np.nan
+        _solve(a, y, w, mkf, intervals, scale, gvel, out, threads, min_temporal_coherence)
         return out.reshape(n + 4, ny, nx)
 
     if hasattr(unwrapped, "dask"):

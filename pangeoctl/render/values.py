@@ -15,6 +15,7 @@ from typing import Any
 
 from pangeoctl import gateway_extra
 from pangeoctl import wiring as W
+from pangeoctl.clouds.base import STORAGE_CLASS, address_name
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
 from pangeoctl.render.placement import pod_rules
 from pangeoctl.units import format_memory, k8s_quantity
@@ -76,6 +77,20 @@ def render_values(cfg: Config) -> dict[str, Any]:
     return {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w)}
 
 
+def _load_balancer(cfg: Config) -> dict[str, Any]:
+    """The proxy's load balancer tagged for this platform (so `down --verify` finds it), and on Azure given the
+    address `up` reserved for the hub's DNS record."""
+    tag = f"pangeoctl={cfg.name}"
+    if cfg.cloud == "aws":
+        return {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": tag}}
+    if cfg.cloud == "azure":
+        notes = {"service.beta.kubernetes.io/azure-pip-tags": tag}
+        if cfg.hub.domain:
+            notes["service.beta.kubernetes.io/azure-pip-name"] = address_name(cfg)
+        return {"annotations": notes}
+    return {}
+
+
 def kubespawner_env(env: dict[str, str]) -> dict[str, str]:
     """KubeSpawner formats every env value with ``str.format`` (user name, …): literal braces are doubled."""
     return {k: v.replace("{", "{{").replace("}", "}}") for k, v in env.items()}
@@ -96,13 +111,15 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         # `helm uninstall` would delete the hub database with its PVC; `down` promises to keep it.
         "db": {"pvc": {"annotations": {"helm.sh/resource-policy": "keep"}}},
     }
+    if cfg.cloud in MANAGED_CLOUDS:  # disks from the StorageClass `up` creates: tagged, so `down --verify` finds them
+        hub["db"]["pvc"]["storageClassName"] = STORAGE_CLASS
     if not isinstance(cfg.hub.auth, GitHubAuth):
         hub["extraConfig"] = {"pangeoctl-secrets": HUB_SECRETS_FROM_ENV}
     # Cilium (GKE Dataplane V2, AKS) never matches pod IPs with ipBlock (cilium/cilium#19601), and the
     # proxy reaches private IPs only through such a rule: allow the gateway's traefik by pod labels.
     traefik_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": W.GATEWAY_RELEASE_NAME, "app.kubernetes.io/component": "traefik"}}}
     proxy: dict[str, Any] = {
-        "service": {"type": "NodePort", "nodePorts": {"http": W.HUB_NODE_PORT}} if single else {"type": "LoadBalancer"},
+        "service": {"type": "NodePort", "nodePorts": {"http": W.HUB_NODE_PORT}} if single else {"type": "LoadBalancer", **_load_balancer(cfg)},
         "chp": {"networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}]}]}},
     }
     if cfg.https_enabled:
@@ -115,7 +132,7 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     default = next((p for p in cfg.hub.profiles if p.default), cfg.hub.profiles[0] if cfg.hub.profiles else None)
     singleuser: dict[str, Any] = {
         "image": split_image(cfg.image),
-        "storage": {"capacity": k8s_quantity(cfg.hub.home_storage)},
+        "storage": {"capacity": k8s_quantity(cfg.hub.home_storage), **({"dynamic": {"storageClass": STORAGE_CLASS}} if cfg.cloud in MANAGED_CLOUDS else {})},
         "extraEnv": kubespawner_env(w.user_env),
         "networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}, {"port": W.TRAEFIK_TCP_PORT}]}]},
         "profileList": [_profile(cfg, p) for p in cfg.hub.profiles],

@@ -25,10 +25,16 @@ Echo = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Read:
-    """A read-only step whose output is told, not acted on (e.g. what an upgrade changes)."""
+    """A read-only step (a probe: safe to run in a dry run too) and what follows from its output.
+
+    ``tell`` turns stdout into a message (None: say nothing); ``follow`` into the commands to run next (a
+    node pool to update, a budget amount to set); with ``fatal`` a message stops ``up`` before the next step.
+    """
 
     command: Command
-    tell: Callable[[str], str | None]  # stdout → a message, or None to say nothing
+    tell: Callable[[str], str | None] = lambda out: None
+    follow: Callable[[str], list[Command]] = lambda out: []
+    fatal: bool = False
 
 
 Step = Command | Read
@@ -105,6 +111,10 @@ class Target(Protocol):
 
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]: ...
 
+    def destroys(self, cfg: Config, *, delete_cluster: bool) -> str | None:
+        """What ``down`` with these options destroys for good (asked before it runs), or None."""
+        ...
+
     def admin_access(self, cfg: Config, site: Site, runner: Runner) -> tuple[str, str]:
         """The hub's address and the token of the ``pangeoctl`` service (for ``check``)."""
         ...
@@ -149,7 +159,8 @@ def dump_yaml(data: Any) -> str:
 
 def write_files(files: dict[str, str], where: Path) -> list[Path]:
     """Write ``files`` into ``where`` (created); ``commands.sh`` is made executable. Only changed files are touched."""
-    where.mkdir(parents=True, exist_ok=True)
+    if files:
+        where.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in files.items():
         path = where / name

@@ -9,17 +9,19 @@ cluster when asked, then lists what may still bill.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 from pangeoctl import clouds, helm
-from pangeoctl.clouds.base import Cloud, ClusterHandle
+from pangeoctl.clouds.base import Cloud, ClusterHandle, PoolChange, dns_record, find_leftovers
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
+from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
-from pangeoctl.runner import MissingTool, Runner, install_hint, read_secret
+from pangeoctl.runner import Command, MissingTool, Runner, install_hint, read_secret
 from pangeoctl.site import Site
-from pangeoctl.targets.base import Echo, Outcome, Plan, Read, TargetError, dump_yaml, write_files
+from pangeoctl.targets.base import Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, write_files
 
 VALUES = "values.yaml"
 
@@ -44,11 +46,13 @@ class KubernetesTarget:
         return site
 
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
-        from pangeoctl.budgets import budget_commands
+        from pangeoctl.budgets import budget_commands, gcp_budget_listing, gcp_budget_update
 
         out = where or self.state(cfg, site)
-        spec_name, spec = self.cloud.spec(cfg)
-        handle = self.cloud.handle(cfg, self.state(cfg, site))
+        cloud = self.cloud
+        spec_name, spec = cloud.spec(cfg)
+        spec_path = out / spec_name
+        handle = cloud.handle(cfg, self.state(cfg, site))
         values = render_values(cfg)
         plan = Plan(cfg, site, out, files={VALUES: dump_yaml(values), spec_name: dump_yaml(spec)})
         if cfg.cloud in MANAGED_CLOUDS:
@@ -56,15 +60,39 @@ class KubernetesTarget:
 
             est = estimate(cfg)
             plan.notes.append(f"cost: ~${est.idle:,.0f}/month idle, ~${est.total:,.0f}/month at 10 users × 10 h/week (details: pangeoctl cost)")
-        plan.steps = [
-            *self.cloud.create(cfg, out / spec_name, handle),
-            *self.cloud.credentials(cfg, handle),
+        steps: list[Step] = [*cloud.prepare(cfg)]
+        versions = cloud.versions_probe(cfg)
+        if versions is not None:
+            # A pinned version the cloud no longer offers stops here, before anything is created.
+            steps.append(Read(_reads(versions), tell=lambda out: check_cli_listing(cloud.name, cfg.cluster.kubernetes_version, out), fatal=True))
+        pools = cloud.pools_probe(cfg)
+        if pools is not None:
+            # A running pool whose shape changed is updated (or replaced) — never silently skipped.
+            def changes(out: str) -> list[PoolChange]:
+                return cloud.pool_changes(cfg, out, spec_path=spec_path) if out.strip() else []
+
+            steps.append(
+                Read(
+                    _reads(pools),
+                    tell=lambda out: "\n".join(c.describe() for c in changes(out)) or None,
+                    follow=lambda out: [cmd for c in changes(out) for cmd in c.commands],
+                )
+            )
+        steps += [*cloud.create(cfg, spec_path, handle), *cloud.reserve_address(cfg), *cloud.credentials(cfg, handle)]
+        steps += [
             *helm.prepare(cfg, handle, self.state(cfg, site) / "secrets"),
             # Before upgrading a running release, show what changes in its values (nothing on a first install).
-            Read(helm.get_values(cfg, handle), lambda stdout: _values_change(stdout, values)),
+            Read(_reads(helm.get_values(cfg, handle)), tell=lambda stdout: _values_change(stdout, values)),
             helm.upgrade(cfg, handle, out / VALUES),
-            *budget_commands(cfg, site.today),
         ]
+        address = cloud.address_probe(cfg, handle)
+        if address is not None and cfg.hub.domain:
+            steps.append(Read(_reads(address), tell=lambda out: _dns_line(cfg, out)))
+        steps += budget_commands(cfg, site.today)
+        listing = gcp_budget_listing(cfg)
+        if listing is not None:
+            steps.append(Read(_reads(listing), follow=lambda out: [c for c in [gcp_budget_update(cfg, out)] if c is not None]))
+        plan.steps = steps
         return plan
 
     def check_ready(self, cfg: Config, runner: Runner, echo: Echo) -> None:
@@ -90,16 +118,23 @@ class KubernetesTarget:
             write_files(plan.files, plan.where)
         for i, step in enumerate(plan.steps, 1):
             if isinstance(step, Read):
-                said = step.tell(runner.run(step.command, check=False).stdout)
+                res = runner.run(step.command, check=False)
+                out = res.stdout if res.returncode == 0 else ""
+                said = step.tell(out)
+                if said and step.fatal:
+                    raise TargetError(said, 2)
                 if said:
                     echo(said)
+                for cmd in step.follow(out):
+                    echo(f"[{i}/{len(plan.steps)}] {cmd.why}")
+                    runner.run(cmd)
                 continue
             echo(f"[{i}/{len(plan.steps)}] {step.why}")
             runner.run(step)
         if runner.dry_run:
             return Outcome(None, "planned")
         url = self.status(cfg, plan.site, runner)["url"]
-        lines = [f"{cfg.name} is up on {cfg.cloud} ({len(plan.steps)} steps)."]
+        lines = [f"{cfg.name} is up on {cfg.cloud} ({len(plan.steps)} steps).", *self.cloud.notes(cfg, self.handle(cfg, plan.site))]
         if url is None:
             kc = self.handle(cfg, plan.site).kubeconfig
             lines.append(
@@ -149,6 +184,10 @@ class KubernetesTarget:
             cmds += self.cloud.delete(cfg, handle)
         return cmds
 
+    def destroys(self, cfg: Config, *, delete_cluster: bool) -> str | None:
+        """What deleting the cluster destroys or leaves billing, to be confirmed first (None: nothing to warn of)."""
+        return self.cloud.destroys_data(cfg) if delete_cluster and self.cloud.owns_cluster else None
+
     def down(self, cfg: Config, site: Site, runner: Runner, echo: Echo, *, purge: bool, delete_cluster: bool) -> list[str]:
         cmds = self.down_commands(cfg, site, purge=purge, delete_cluster=delete_cluster)
         missing = [t for t in {c.argv[0] for c in cmds} if runner.which(t) is None]
@@ -160,11 +199,20 @@ class KubernetesTarget:
         return []
 
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
-        found: list[str] = []
-        for cmd in self.cloud.leftovers(cfg):
-            out = runner.run(cmd, check=False).stdout.strip()
-            found += [f"{cmd.why}: {line}" for line in out.splitlines() if line.strip()]
-        return found
+        """Billable resources still tagged for this deployment, each with its monthly price where known."""
+        return [x.line() for x in find_leftovers(self.cloud, cfg, runner)]
+
+
+def _reads(cmd: Command) -> Command:
+    """``cmd`` marked as a listing: a dry run runs it for real, so the plan shows what would change."""
+    return dataclasses.replace(cmd, read_only=True)
+
+
+def _dns_line(cfg: Config, out: str) -> str | None:
+    record = dns_record(cfg, out)
+    if record is None:
+        return None
+    return f"create this DNS record, then rerun `pangeoctl up` once it resolves (Let's Encrypt needs it): {record}"
 
 
 def _values_change(stdout: str, rendered: dict[str, Any]) -> str | None:

@@ -201,6 +201,9 @@ class LocalTarget:
             raise TargetError(str(e)) from None
         return [f"stopped {len(stopped)} processes"] if stopped else []
 
+    def destroys(self, cfg: Config, *, delete_cluster: bool) -> str | None:
+        return None
+
     def admin_access(self, cfg: Config, site: Site, runner: Runner) -> tuple[str, str]:
         """The hub's address and the ``pangeoctl`` service token; refuses when the platform is not up."""
         from pangeoctl.local import platform

@@ -8,19 +8,45 @@ from pathlib import Path
 
 import pytest
 
-from pangeoctl import clouds, deploy
+from pangeoctl import clouds
 from pangeoctl import config as C
 from pangeoctl.helm import chart_dir
 from pangeoctl.runner import DryRunRunner, MissingTool, RecordingRunner, RunError
-from tests.conftest import CONFIGS
+from pangeoctl.targets.base import TargetError
+from pangeoctl.targets.kubernetes import KubernetesTarget
+from tests.conftest import CONFIGS, SITE
 
 S = Path("/state")
 CHART = str(chart_dir())
 
 
+class _Pinned(KubernetesTarget):
+    """The Kubernetes target with the deployment's state dir pinned, so argv can be compared as text."""
+
+    def __init__(self, cloud: str, state: Path):
+        super().__init__(clouds.get(cloud))
+        self.pinned = state
+
+    def state(self, cfg, site):  # noqa: ANN001, ANN201
+        return self.pinned
+
+
+def up(cfg, runner, echo=lambda m: None, out: Path = S):  # noqa: ANN001, ANN201
+    """`up` through the Kubernetes target (files not written: the runner records, nothing is created)."""
+    target = _Pinned(cfg.cloud, out)
+    plan = target.plan(cfg, SITE, out)
+    plan.files = {}
+    target.apply(plan, runner, echo)
+    return plan
+
+
+def down(cfg, runner, *, delete_cluster: bool, purge_data: bool):  # noqa: ANN001, ANN201
+    return _Pinned(cfg.cloud, S).down(cfg, SITE, runner, lambda m: None, purge=purge_data, delete_cluster=delete_cluster)
+
+
 def _up(name: str, runner: RecordingRunner | None = None) -> list[str]:
     r = runner or RecordingRunner()
-    deploy.up(C.load(CONFIGS / name), r, lambda m: None, out=S, write=False)
+    up(C.load(CONFIGS / name), r)
     return [shlex.join(a) for a in r.argvs]
 
 
@@ -218,7 +244,7 @@ def test_rerun_on_an_existing_cluster_only_upgrades():
 def test_a_failing_step_stops_everything_after_it():
     r = RecordingRunner(fail_on=["node-pools", "worker"], stderr="ERROR: (gcloud.container.node-pools.create) Quota 'CPUS' exceeded.")
     with pytest.raises(RunError) as info:
-        deploy.up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None, out=S, write=False)
+        up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None)
     assert r.argvs[-1][:5] == ["gcloud", "container", "node-pools", "create", "worker"]
     assert not any(a[0] == "helm" for a in r.argvs)
     assert "exited 1" in str(info.value)
@@ -239,21 +265,21 @@ def test_a_missing_secret_stops_before_anything_runs(monkeypatch):
     monkeypatch.delenv("GITHUB_CLIENT_SECRET")
     r = RecordingRunner()
     with pytest.raises(LookupError, match="GITHUB_CLIENT_SECRET is not set"):
-        deploy.up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None, out=S, write=False)
+        up(C.load(CONFIGS / "gcp.happy.yaml"), r, lambda m: None)
     assert r.argvs == []
 
 
 def test_a_missing_tool_is_named_with_its_install_hint_before_anything_runs():
     r = RecordingRunner(present=["aws", "kubectl", "helm"])
     with pytest.raises(MissingTool, match="`eksctl` is not installed — install eksctl"):
-        deploy.up(C.load(CONFIGS / "aws.happy.yaml"), r, lambda m: None, out=S, write=False)
+        up(C.load(CONFIGS / "aws.happy.yaml"), r, lambda m: None)
     assert r.argvs == []
 
 
 def test_dry_run_prints_and_runs_nothing(tmp_path):
     printed: list[str] = []
     out = tmp_path / "never"
-    deploy.up(C.load(CONFIGS / "kind.happy.yaml"), DryRunRunner(printed.append), lambda m: None, out=out, write=False)
+    up(C.load(CONFIGS / "kind.happy.yaml"), DryRunRunner(printed.append), out=out)
     assert printed[0] == (
         "kind get kubeconfig --name dev >/dev/null 2>&1 || "
         f"kind create cluster --name dev --config {out}/kind.yaml --kubeconfig {out}/kubeconfig --wait 120s"
@@ -274,10 +300,10 @@ def test_dry_run_prints_and_runs_nothing(tmp_path):
 def test_down_uninstalls_first_then_deletes(name, delete_cmd):
     cfg = C.load(CONFIGS / name)
     r = RecordingRunner()
-    deploy.down(cfg, r, lambda m: None, delete_cluster=False, purge_data=False, verify=False, out=S)
+    down(cfg, r, delete_cluster=False, purge_data=False)
     assert [a[:2] for a in r.argvs] == [["helm", "uninstall"]]
     r = RecordingRunner()
-    deploy.down(cfg, r, lambda m: None, delete_cluster=True, purge_data=True, verify=False, out=S)
+    down(cfg, r, delete_cluster=True, purge_data=True)
     got = [shlex.join(a) for a in r.argvs]
     assert got[0].startswith(f"helm uninstall {cfg.name} --namespace {cfg.name}")
     assert got[1].startswith("kubectl --kubeconfig /state/kubeconfig delete persistentvolumeclaims --all")
@@ -286,10 +312,8 @@ def test_down_uninstalls_first_then_deletes(name, delete_cmd):
 
 
 def test_existing_never_deletes_the_cluster():
-    with pytest.raises(ValueError, match="never deletes"):
-        deploy.down(
-            C.load(CONFIGS / "existing.happy.yaml"), RecordingRunner(), lambda m: None, delete_cluster=True, purge_data=False, verify=False, out=S
-        )
+    with pytest.raises(TargetError, match="never deletes"):
+        down(C.load(CONFIGS / "existing.happy.yaml"), RecordingRunner(), delete_cluster=True, purge_data=False)
 
 
 def test_kubernetes_status_reads_pools_pods_and_address():
@@ -323,7 +347,7 @@ def test_upgrading_a_running_release_shows_the_values_diff():
     installed["jupyterhub"]["cull"]["timeout"] = 7200
     r = RecordingRunner(outputs={("helm", "get", "values"): json.dumps(installed)})
     said: list[str] = []
-    deploy.up(cfg, r, said.append, out=S, write=False)
+    up(cfg, r, said.append)
     diff = next(s for s in said if s.startswith("changes to the running release"))
     assert "-    timeout: 7200" in diff and "+    timeout: 3600" in diff
     heads = [a[:3] for a in r.argvs]

@@ -2,6 +2,10 @@
 # The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.
 set -euo pipefail
 
+# Kubernetes versions EKS offers
+aws eks describe-cluster-versions --region us-west-2 --output json
+# node groups as they run
+eksctl get nodegroup --cluster geo-lab --region us-west-2 --output json
 # check these credentials are for account 012345678901
 test "$(aws sts get-caller-identity --query Account --output text)" = 012345678901
 # create the EKS cluster
@@ -38,3 +42,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig apply --namespace ge
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig --output json
 # install or upgrade JupyterHub + Dask Gateway
 helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
+# the hub's load balancer hostname
+kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig get service proxy-public --namespace geo-lab --output 'jsonpath={.status.loadBalancer.ingress[0].hostname}'

@@ -2,6 +2,10 @@
 # The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.
 set -euo pipefail
 
+# Kubernetes versions AKS offers here
+az aks get-versions --subscription 00000000-0000-0000-0000-000000000000 --location westeurope --output json
+# node pools as they run
+az aks nodepool list --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --cluster-name geo-lab --output json
 # resource group
 az group show --subscription 00000000-0000-0000-0000-000000000000 --name geo-lab >/dev/null 2>&1 || az group create --subscription 00000000-0000-0000-0000-000000000000 --name geo-lab --location westeurope --tags pangeoctl=geo-lab
 # create the AKS cluster with the core pool
@@ -14,6 +18,8 @@ az aks nodepool show --subscription 00000000-0000-0000-0000-000000000000 --resou
 az aks nodepool show --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --cluster-name geo-lab --name worker2 >/dev/null 2>&1 || az aks nodepool add --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --cluster-name geo-lab --name worker2 --mode User --node-vm-size Standard_D8as_v5 --node-count 0 --enable-cluster-autoscaler --min-count 0 --max-count 7 --node-osdisk-size 100 --labels pangeoctl.io/pool=worker k8s.dask.org/node-purpose=worker --tags pangeoctl=geo-lab --node-taints k8s.dask.org/dedicated=worker:NoSchedule --priority Spot --eviction-policy Delete --spot-max-price -1
 # add the worker3 node pool
 az aks nodepool show --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --cluster-name geo-lab --name worker3 >/dev/null 2>&1 || az aks nodepool add --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --cluster-name geo-lab --name worker3 --mode User --node-vm-size Standard_D8ds_v5 --node-count 0 --enable-cluster-autoscaler --min-count 0 --max-count 6 --node-osdisk-size 100 --labels pangeoctl.io/pool=worker k8s.dask.org/node-purpose=worker --tags pangeoctl=geo-lab --node-taints k8s.dask.org/dedicated=worker:NoSchedule --priority Spot --eviction-policy Delete --spot-max-price -1
+# reserve the hub's IP address (the DNS record for hub.geo-lab.org points at it; a reinstall keeps it)
+az network public-ip show --subscription 00000000-0000-0000-0000-000000000000 --resource-group MC_geo-lab_geo-lab_westeurope --name geo-lab-hub >/dev/null 2>&1 || az network public-ip create --subscription 00000000-0000-0000-0000-000000000000 --resource-group MC_geo-lab_geo-lab_westeurope --name geo-lab-hub --location westeurope --sku Standard --allocation-method Static --tags pangeoctl=geo-lab
 # write the kubeconfig
 az aks get-credentials --subscription 00000000-0000-0000-0000-000000000000 --resource-group geo-lab --name geo-lab --file /data/pangeoctl/geo-lab/azure/kubeconfig --overwrite-existing
 # StorageClass pangeoctl: premium disks tagged for this platform
@@ -32,3 +38,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig apply --namespace 
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --output json
 # install or upgrade JupyterHub + Dask Gateway
 helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
+# the hub's reserved IP address
+az network public-ip show --subscription 00000000-0000-0000-0000-000000000000 --resource-group MC_geo-lab_geo-lab_westeurope --name geo-lab-hub --query ipAddress --output tsv

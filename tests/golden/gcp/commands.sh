@@ -2,6 +2,12 @@
 # The commands `pangeoctl up` runs, in order. Secrets are read from their references at run time.
 set -euo pipefail
 
+# enable the Google Cloud APIs the steps use
+gcloud services enable container.googleapis.com compute.googleapis.com --project geo-lab-123
+# Kubernetes versions GKE offers here
+gcloud container get-server-config --project geo-lab-123 --zone us-west1-b --format json
+# node pools as they run
+gcloud container node-pools list --cluster geo-lab --project geo-lab-123 --zone us-west1-b --format json
 # create the GKE cluster with the core pool
 gcloud container clusters describe geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container clusters create geo-lab --project geo-lab-123 --zone us-west1-b --release-channel regular --cluster-version 1.33 --enable-ip-alias --enable-dataplane-v2 --workload-pool geo-lab-123.svc.id.goog --labels pangeoctl=geo-lab --machine-type e2-standard-2 --disk-size 100 --enable-autoscaling --num-nodes 1 --min-nodes 1 --max-nodes 2 --node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core --workload-metadata GKE_METADATA
 # add the user node pool
@@ -10,6 +16,10 @@ gcloud container node-pools describe user --cluster geo-lab --project geo-lab-12
 gcloud container node-pools describe worker --cluster geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container node-pools create worker --cluster geo-lab --project geo-lab-123 --zone us-west1-b --machine-type n2-standard-8 --disk-size 100 --enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker --workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot
 # add the worker-2 node pool
 gcloud container node-pools describe worker-2 --cluster geo-lab --project geo-lab-123 --zone us-west1-b >/dev/null 2>&1 || gcloud container node-pools create worker-2 --cluster geo-lab --project geo-lab-123 --zone us-west1-b --machine-type n2d-standard-8 --disk-size 100 --enable-autoscaling --num-nodes 0 --min-nodes 0 --max-nodes 10 --node-labels pangeoctl.io/pool=worker,k8s.dask.org/node-purpose=worker --workload-metadata GKE_METADATA --node-taints k8s.dask.org/dedicated=worker:NoSchedule --spot
+# reserve the hub's IP address (the DNS record for hub.geo-lab.org points at it; a reinstall keeps it)
+gcloud compute addresses describe geo-lab-hub --project geo-lab-123 --region us-west1 >/dev/null 2>&1 || gcloud compute addresses create geo-lab-hub --project geo-lab-123 --region us-west1 --description 'pangeoctl geo-lab hub'
+# label the address for `down --verify`
+gcloud compute addresses update geo-lab-hub --project geo-lab-123 --region us-west1 --update-labels pangeoctl=geo-lab
 # write the kubeconfig
 KUBECONFIG=/data/pangeoctl/geo-lab/gcp/kubeconfig gcloud container clusters get-credentials geo-lab --project geo-lab-123 --zone us-west1-b
 # StorageClass pangeoctl: balanced disks labelled for this platform
@@ -28,3 +38,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply --namespace ge
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --output json
 # install or upgrade JupyterHub + Dask Gateway
 helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
+# the hub's reserved IP address
+gcloud compute addresses describe geo-lab-hub --project geo-lab-123 --region us-west1 --format 'value(address)'
