@@ -7,6 +7,7 @@ Each test runs for every shipped example and every variant in configs/ (see conf
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -403,3 +404,62 @@ def test_kind_hub_is_reachable_from_the_host(release: Release) -> None:
     assert any(p["nodePort"] in mapped for p in ports), (
         f"kind.yaml maps {sorted(mapped) or 'no port'}; proxy-public listens on nodePort {[p['nodePort'] for p in ports]}"
     )
+
+
+def test_secrets_from_outside_the_chart_are_created_by_up(release: Release) -> None:
+    """Pods may read Secrets the chart does not render (passwords, the OAuth secret): `up` must create each key."""
+    created: dict[str, set[str]] = {}
+    for line in (release.out / "commands.sh").read_text().splitlines():
+        m = re.search(r"# stdin: Secret (\S+) \((.*)\)$", line)
+        if m:
+            created.setdefault(m[1], set()).update(re.findall(r"(?:^|, )(\S+) from ", m[2]))
+    missing = []
+    for obj, template in release.workloads():
+        for c in template["spec"]["containers"] + (template["spec"].get("initContainers") or []):
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if (
+                    ref
+                    and not ref.get("optional")
+                    and release.find("Secret", ref["name"]) is None
+                    and ref["key"] not in created.get(ref["name"], set())
+                ):
+                    missing.append(f"{obj['kind']} {obj['metadata']['name']}: env {e['name']} reads Secret {ref['name']} key {ref['key']}")
+    assert not missing, f"{release.example}: nothing in commands.sh creates (found {created}):\n" + "\n".join(missing)
+
+
+IMAGE_LOCK = Path(__file__).resolve().parents[2] / "images" / "pangeo-geo" / "requirements.lock"
+
+
+def _image_scripts() -> tuple[set[str], list[str]]:
+    """Console scripts of the pangeo-geo image's pinned distributions (those installed here at the same version)."""
+    import importlib.metadata as md
+
+    scripts, unchecked = {"python", "python3", "tini", "sh", "bash"}, []
+    for name, version in re.findall(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s\\]+)", IMAGE_LOCK.read_text(), re.M):
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            unchecked.append(name)
+            continue
+        if dist.version != version:
+            unchecked.append(name)
+            continue
+        scripts.update(ep.name for ep in dist.entry_points if ep.group == "console_scripts")
+    return scripts, unchecked
+
+
+def test_dask_pods_run_commands_the_image_has(release: Release, gateway_of) -> None:
+    """The controller starts schedulers and workers with the cluster config's command inside the worker image."""
+    scheduler, worker = gateway_pods(gateway_of(release))
+    scripts, unchecked = _image_scripts()
+    wrong = []
+    for pod in (scheduler, worker):
+        c = pod["spec"]["containers"][0]
+        if not c["image"].startswith("ghcr.io/pangeoctl/pangeo-geo:"):
+            continue  # another image: its contents are not known here
+        exe = (c.get("command") or c.get("args") or [""])[0]
+        if exe not in scripts:
+            wrong.append(f"{c['name']} runs {exe!r}, which no distribution pinned in images/pangeo-geo/requirements.lock installs")
+    unknown = ", ".join(unchecked) or "none"
+    assert not wrong, f"{release.example}: " + "; ".join(wrong) + f" (dask-gateway-server's default; not checked: {unknown})"
