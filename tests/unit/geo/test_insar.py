@@ -313,6 +313,7 @@ def test_a_decorrelated_patch_is_down_weighted_and_masked():
     masked = out.velocity.isnull()
     assert float(masked[patch].mean()) > 0.5 and not bool(masked.where(out.temporal_coherence.notnull()).isel(y=slice(0, 10)).any())
     assert float(out.temporal_coherence[patch].mean()) < 0.7 < float(out.temporal_coherence[:10].mean())
+    assert bool(out.connected.all())  # masked for quality, not for the network
 
 
 def test_temporal_coherence_is_mintpys():
@@ -337,3 +338,14 @@ def test_outputs_carry_units_names_and_the_sign_convention():
     vertical = insar.los_to_vertical(out.velocity, xr.full_like(out.velocity, np.deg2rad(90 - 39)))
     np.testing.assert_allclose(vertical, out.velocity / np.cos(np.deg2rad(39)), rtol=1e-6)
     assert "assumes no horizontal motion" in vertical.attrs["long_name"] and vertical.attrs["units"] == "m/yr"
+
+
+def test_low_temporal_coherence_masks_values_but_not_the_network_flag():
+    ds = sample_data.insar_stack(shape=(16, 16), unwrap_error_fraction=0, seed=8)
+    phase = ds.unwrapped.values.copy()
+    phase[:, :, :8] += np.random.default_rng(8).normal(scale=1.5, size=phase[:, :, :8].shape)  # noise of its own in each interferogram
+    out = insar.invert(phase, _pairs(ds), ds.date.values)  # unweighted, every pair valid: the shared factor
+    low = (out.temporal_coherence < 0.7).values
+    assert low.any() and not low.all()
+    assert np.isnan(out.velocity.values[low]).all() and np.isnan(out.displacement.values[:, low]).all()
+    assert np.isfinite(out.velocity.values[~low]).all() and bool(out.connected.all())
