@@ -53,5 +53,7 @@ def configure(c, data, backend):
     c.ClusterConfig.cluster_max_workers = data["max_workers"]
     c.ClusterConfig.scheduler_cores = data["scheduler_cores"]
     c.ClusterConfig.scheduler_memory = data["scheduler_memory"]
+    c.ClusterConfig.scheduler_cmd = data["scheduler_cmd"]
+    c.ClusterConfig.worker_cmd = data["worker_cmd"]
     module, _, name = backend.rpartition(".")
     c.DaskGateway.backend_class = _capped(getattr(importlib.import_module(module), name), data["max_clusters_per_user"])

@@ -41,6 +41,10 @@ GITHUB_SECRET_ENV = "GITHUB_CLIENT_SECRET"  # oauthenticator's GitHubOAuthentica
 # Every Dask scheduler gets this much (schedulers hold the task graph, not data).
 SCHEDULER_CORES = 1
 SCHEDULER_MEMORY = 2 * 1024**3
+# distributed 2026 has no dask-scheduler/dask-worker scripts, but dask-gateway-server 2026.3.0 still starts
+# them by default (in pods too): the `dask` CLI's subcommands instead.
+SCHEDULER_CMD = ["dask", "scheduler"]
+WORKER_CMD = ["dask", "worker"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ def dask_data(cfg: Config, *, images: bool) -> dict[str, Any]:
         "max_clusters_per_user": int(lim.max_clusters_per_user),
         "scheduler_cores": SCHEDULER_CORES,
         "scheduler_memory": SCHEDULER_MEMORY,
+        "scheduler_cmd": SCHEDULER_CMD,
+        "worker_cmd": WORKER_CMD,
     }
 
 

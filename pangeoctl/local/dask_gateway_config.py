@@ -32,7 +32,8 @@ c.UnsafeLocalBackend.db_url = G["db_url"]
 c.UnsafeLocalBackend.stop_clusters_on_shutdown = False
 c.UnsafeLocalBackend.clusters_directory = G["clusters_directory"]
 c.UnsafeLocalBackend.inherited_environment = G["inherited_environment"]
-# distributed 2026 has no dask-scheduler/dask-worker scripts; every listener bound to loopback.
+# The venv's `dask` by its full path, workers bound to the platform's host (LocalClusterConfig wins over
+# the ClusterConfig commands configure() sets below).
 c.LocalClusterConfig.scheduler_cmd = G["scheduler_cmd"]
 c.LocalClusterConfig.worker_cmd = G["worker_cmd"]
 # Scratch space per cluster (its working directory), not a shared folder under the system temp dir.

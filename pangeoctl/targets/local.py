@@ -143,8 +143,9 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
             "db_url": "sqlite:///" + str(st / "dask_gateway.sqlite"),
             "clusters_directory": str(st / "dask-clusters"),
             "inherited_environment": INHERITED_ENV,
-            "scheduler_cmd": [str(b / "dask"), "scheduler"],
-            "worker_cmd": [str(b / "dask"), "worker", "--host", lay.host],
+            # The venv's own `dask` (services get a minimal PATH), and every listener on the platform's host.
+            "scheduler_cmd": [str(b / W.SCHEDULER_CMD[0]), *W.SCHEDULER_CMD[1:]],
+            "worker_cmd": [str(b / W.WORKER_CMD[0]), *W.WORKER_CMD[1:], "--host", lay.host],
             "dask": w.dask,
         },
     }
