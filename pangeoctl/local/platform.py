@@ -344,7 +344,7 @@ def status(layout: LocalLayout) -> dict[str, Any]:
                 continue
         return None
 
-    procs["proxy"] = {"pid": find("configurable-http-proxy") or find("pangeoctl.local.chp"), "port": layout.ports["hub_port"], "healthy": ok["hub"]}
+    procs["proxy"] = {"pid": find("pangeoctl.local.chp"), "port": layout.ports["hub_port"], "healthy": ok["hub"]}
     procs["gateway"] = {"pid": find("dask_gateway_server"), "port": layout.ports["gateway_tcp_port"], "healthy": ok["gateway"]}
     users: list[dict[str, Any]] = []
     token_file = layout.secrets / "admin_token"

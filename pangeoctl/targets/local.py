@@ -105,7 +105,8 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
             "pid_file": str(st / "run" / "hub.pid"),
         },
         "proxy": {
-            "command": [str(b / "configurable-http-proxy")],
+            # The Python configurable-http-proxy, with websocket subprotocols passed through (Bokeh, Lab kernels).
+            "command": [str(b / "python"), "-m", "pangeoctl.local.chp"],
             "api_url": f"http://{lay.host}:{p['proxy_api_port']}",
             "token": {"file": str(s / "proxy_token")},
             "pid_file": str(st / "run" / "proxy.pid"),
