@@ -255,13 +255,14 @@ def _incidence(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _threaded(npix: int, threads: int | None, fn: Callable[[int, int], None]) -> None:
-    """``fn(start, stop)`` over ``npix`` pixels split in ``threads`` ranges (default: one per core, each with
-    at least 16 384 pixels). The kernels release the GIL, so the ranges run in parallel."""
+    """``fn(start, stop)`` over ``npix`` pixels on ``threads`` threads (default: one per core, each with at
+    least 16 384 pixels). The kernels release the GIL, so the ranges run in parallel; there are 4 ranges per
+    thread, so a core slowed by other work on a shared machine does not hold the others back."""
     n = threads or max(1, min(len(os.sched_getaffinity(0)), npix // 16384))
-    bounds = np.linspace(0, npix, n + 1).astype(int)
     if n == 1:
         fn(0, npix)
         return
+    bounds = np.linspace(0, npix, 4 * n + 1).astype(int)
     with ThreadPoolExecutor(n) as pool:
         list(pool.map(fn, bounds[:-1], bounds[1:]))
 
