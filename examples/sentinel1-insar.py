@@ -102,6 +102,9 @@ print(f"{result.velocity.attrs['long_name']} in {result.velocity.attrs['units']}
 masked = float(result.velocity.isnull().mean())
 print(f"masked: {masked:.1%} of the pixels (temporal coherence < {result.attrs['min_temporal_coherence']}, water or no data)")
 print(f"max subsidence {float(result.velocity.min()) * 1000:.1f} mm/yr; {int((~result.connected).sum())} pixels with a split network")
+if source == "hyp3" and "lv_theta" in stack:  # only if the ground moves vertically: say so when you show it
+    vertical = insar.los_to_vertical(result.velocity, stack.lv_theta.compute())
+    print(f"{vertical.attrs['long_name']}: fastest sinking {float(vertical.min()) * 1000:.1f} mm/yr")
 
 # %%
 if truth is not None:

@@ -11,8 +11,9 @@ and pair indices :func:`pangeoctl.geo.insar.invert` needs.
 Each interferogram is unwrapped from its own starting pixel, so their phases differ by a constant per pair;
 :func:`pangeoctl.geo.insar.reference` removes it before the inversion.
 
-Next to each product's rasters: ``<name>.txt`` (HyP3's parameter file: ``Heading``, looks…) and
-``<name>_water_mask.tif`` (1 over land, 0 over water: the convention MintPy's ``waterMask`` reads).
+Next to each product's rasters: ``<name>.txt`` (HyP3's parameter file: ``Heading``, looks…),
+``<name>_water_mask.tif`` (1 over land, 0 over water: the convention MintPy's ``waterMask`` reads) and, when
+the job asked for look vectors, ``<name>_lv_theta.tif`` (look-vector elevation angle, radians).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pangeoctl.geo.remote import AssetError, RangeFile, check_range
 NAME = re.compile(
     r"(?P<stem>S1[ABCD_]{2}_(?P<ref>\d{8}T\d{6})_(?P<sec>\d{8}T\d{6})_(?P<pol>[VH]{2})[PRO](?P<days>\d{3,4})_INT(?P<looks>\d+)_[GW]_\w{3}_[0-9A-F]{4})"
 )
-PHASE, COHERENCE, WATER = "_unw_phase.tif", "_corr.tif", "_water_mask.tif"
+PHASE, COHERENCE, WATER, LV_THETA = "_unw_phase.tif", "_corr.tif", "_water_mask.tif", "_lv_theta.tif"
 # HyP3 multilooking by product pixel size (INSAR_GAMMA product guide): INT80 = 20×4 looks, INT40 = 10×2.
 LOOKS = {80: (20, 4), 40: (10, 2)}
 LOOKS_PER_INDEPENDENT_LOOK = 1.94  # Sentinel-1 IW resolution ÷ pixel size, MintPy ifgram_inversion.calc_weight_sqrt
@@ -57,6 +58,10 @@ class Product:
     @property
     def water_mask(self) -> str:
         return self.phase[: -len(PHASE)] + WATER
+
+    @property
+    def lv_theta(self) -> str:
+        return self.phase[: -len(PHASE)] + LV_THETA
 
     @property
     def looks(self) -> float:
@@ -140,7 +145,8 @@ def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: in
 
     Returns ``unwrapped`` (pair, y, x) radians (HyP3's nodata 0 → NaN), ``coherence`` (pair, y, x) when
     asked for (its ``looks`` attribute: independent looks, for variance weights), ``water_mask`` (y, x; True
-    over land, as MintPy reads it) when the products carry one, coordinates ``date`` (acquisitions),
+    over land, as MintPy reads it) and ``lv_theta`` (y, x; radians, for :func:`insar.los_to_vertical`) when
+    the products carry them, coordinates ``date`` (acquisitions),
     ``ref``/``sec`` (date indices per pair), ``product`` (name stems), ``x``/``y``, the CRS, and the attribute
     ``orbit_direction`` read from the parameter files. Ascending and descending products (different
     geometries: their LOS differ) in one stack are refused. Products are cut to the area they all cover; they must share a
@@ -223,14 +229,18 @@ def open_stack(files: str | Sequence[str], *, coherence: bool = True, chunks: in
         cohs = [cut(open_one(p.coherence, "coherence"), p.stem) for p in products]
         variables["coherence"] = xr.concat([d.assign_coords(x=grid.x, y=grid.y) for d in cohs], dim="pair").astype("float32")
         variables["coherence"].attrs = {"units": "1", "looks": products[0].looks}
-    try:  # one water mask serves the frame (it comes from a global land/water map, not from the pair)
-        water = open_one(products[0].water_mask, "water mask")
-    except AssetError:
-        water = None
-    if water is not None:
-        variables["water_mask"] = (cut(water, products[0].stem).assign_coords(x=grid.x, y=grid.y) == 1).assign_attrs(
-            long_name="land (True) / water (False), HyP3's water mask"
-        )
+
+    def optional(path: str, what: str) -> Any:
+        """A per-frame layer of the first product (the same for every pair of a frame), or None without it."""
+        try:
+            return cut(open_one(path, what), products[0].stem).assign_coords(x=grid.x, y=grid.y)
+        except AssetError:
+            return None
+
+    if (water := optional(products[0].water_mask, "water mask")) is not None:
+        variables["water_mask"] = (water == 1).assign_attrs(long_name="land (True) / water (False), HyP3's water mask")
+    if (lv_theta := optional(products[0].lv_theta, "look-vector elevation")) is not None:
+        variables["lv_theta"] = lv_theta.assign_attrs(units="rad", long_name="look-vector elevation angle (incidence = 90° − lv_theta)")
     ds = xr.Dataset(
         variables,
         coords={"date": dates, "ref": ("pair", ref), "sec": ("pair", sec), "product": ("pair", [p.stem for p in products])},

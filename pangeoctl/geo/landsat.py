@@ -113,7 +113,7 @@ def preflight(items: Sequence[Any], bands: Sequence[str], gdal_env: dict[str, st
         if band not in items[0].assets:
             raise AssetError(f"scene {items[0].id} has no asset {band!r} (it has {', '.join(items[0].assets)}) — check `bands`")
         href = items[0].assets[band].href
-        if env.get(SAS_TOKEN_OPTION):
+        if env.get(SAS_TOKEN_OPTION) and "sig=" not in href:
             href = sas_sign(href, env[SAS_TOKEN_OPTION])
         if href.startswith("s3://"):
             # Not cached: GDAL would otherwise remember a refusal, and a retry with the fix would fail the same way.

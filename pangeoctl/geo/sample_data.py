@@ -106,8 +106,8 @@ def hyp3_products(
     water: tuple[slice, slice] | None = None,
 ) -> list[Any]:
     """Write an ``insar_stack`` as ASF HyP3 ``INSAR_GAMMA`` products: ``<name>_unw_phase.tif``, ``<name>_corr.tif``,
-    ``<name>_water_mask.tif`` (1 land, 0 water: the (y, x) window ``water`` of the stack) and the parameter
-    file ``<name>.txt`` (``Heading`` in degrees: ~346 ascending, ~194 descending for Sentinel-1).
+    ``<name>_water_mask.tif`` (1 land, 0 water: the (y, x) window ``water`` of the stack),
+    ``<name>_lv_theta.tif`` (look-vector elevation, radians) and the parameter file ``<name>.txt`` (``Heading`` in degrees: ~346 ascending, ~194 descending for Sentinel-1).
 
     Like the real ones: named after the pair (acquisition times a few seconds apart between products),
     float32 COGs on a UTM grid at ``resolution`` metres with nodata 0, each product covering the stack's
@@ -143,10 +143,13 @@ def hyp3_products(
         land = np.ones(phase.shape, dtype=np.uint8)
         if water is not None:
             land[top : top + ny, left : left + nx][water] = 0
-        for suffix, data in (("_unw_phase.tif", np.nan_to_num(phase, nan=0.0)), ("_corr.tif", coh), ("_water_mask.tif", land)):
+        # Look-vector elevation: incidence 33°…43° across the swath (lv_theta = 90° − incidence), in radians.
+        lv_theta = np.broadcast_to(np.deg2rad(90 - np.linspace(33, 43, phase.shape[1], dtype=np.float32)), phase.shape).astype(np.float32)
+        layers = [("_unw_phase.tif", np.nan_to_num(phase, nan=0.0)), ("_corr.tif", coh), ("_water_mask.tif", land), ("_lv_theta.tif", lv_theta)]
+        for suffix, data in layers:
             profile = {"driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": data.dtype.name}
             profile |= {"crs": f"EPSG:{epsg}", "transform": transform, "blocksize": 256, "compress": "deflate"}
-            profile |= {"nodata": 0} if suffix != "_water_mask.tif" else {}
+            profile |= {"nodata": 0} if suffix in ("_unw_phase.tif", "_corr.tif") else {}
             with rasterio.open(folder / f"{stem}{suffix}", "w", **profile) as dst:
                 dst.write(data, 1)
         (folder / f"{stem}.txt").write_text(

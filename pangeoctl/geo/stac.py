@@ -1,4 +1,9 @@
-"""STAC search: one call for earth-search, Planetary Computer (signed) or a local STAC API."""
+"""STAC search: one call for earth-search, Planetary Computer or a local STAC API.
+
+Items come back as the catalog serves them: Planetary Computer's unsigned. Signing happens on the Dask
+workers as they open each file (:func:`pangeoctl.geo.landsat.load`), because a token signed here lasts
+~45 minutes and a long job would start failing with 403 midway.
+"""
 
 from __future__ import annotations
 
@@ -20,21 +25,13 @@ def search(
 ) -> list[Any]:
     """Items of ``collection`` over ``bbox`` (lon/lat) in ``datetime`` (``"2024-01-01/2024-12-31"``).
 
-    ``max_cloud`` filters on ``eo:cloud_cover`` (percent). Planetary Computer items come back signed.
+    ``max_cloud`` filters on ``eo:cloud_cover`` (percent).
     """
     import pystac_client
     from pystac_client.exceptions import APIError
 
-    modifier = None
-    if "planetarycomputer" in stac_url:
-        try:
-            import planetary_computer
-
-            modifier = planetary_computer.sign_inplace
-        except ImportError as e:
-            raise STACError("Planetary Computer assets need signing: pip install planetary-computer") from e
     try:
-        client = pystac_client.Client.open(stac_url, modifier=modifier)
+        client = pystac_client.Client.open(stac_url)
         query = {"eo:cloud_cover": {"lt": max_cloud}} if max_cloud is not None else None
         found = client.search(collections=[collection], bbox=list(bbox), datetime=datetime, query=query, max_items=limit)
         items = list(found.items())

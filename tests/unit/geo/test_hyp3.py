@@ -151,3 +151,6 @@ def test_the_water_mask_is_read_and_masks_the_inversion(stack, tmp_path):
     phase, _ = insar.reference(ds.unwrapped, coherence=ds.coherence)
     out = insar.invert(phase, _pairs(ds), ds.date.values, coherence=ds.coherence, mask=ds.water_mask)
     assert bool(out.velocity.isnull().values[water].all()) and bool(out.velocity.notnull().values[20:, :20].all())
+    vertical = insar.los_to_vertical(out.velocity, ds.lv_theta)  # the look vectors come with the products too
+    incidence = np.deg2rad(np.linspace(33, 43, 48))[None, :]
+    np.testing.assert_allclose(vertical.values, out.velocity.values / np.cos(incidence), rtol=1e-5)
