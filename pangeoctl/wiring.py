@@ -38,6 +38,10 @@ SHARED_PASSWORD_ENV = "PANGEOCTL_SHARED_PASSWORD"
 ADMIN_PASSWORD_ENV = "PANGEOCTL_ADMIN_PASSWORD"
 GITHUB_SECRET_ENV = "GITHUB_CLIENT_SECRET"  # oauthenticator's GitHubOAuthenticator.client_secret_env
 
+# Arguments every user server starts with: no JupyterLab news or update prompts (they fetch from the
+# internet, and a research group's platform is not where to announce JupyterLab releases).
+SERVER_ARGS = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+
 # Every Dask scheduler gets this much (schedulers hold the task graph, not data).
 SCHEDULER_CORES = 1
 SCHEDULER_MEMORY = 2 * 1024**3

@@ -99,7 +99,7 @@ def kubespawner_env(env: dict[str, str]) -> dict[str, str]:
 def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     single = cfg.cloud in SINGLE_NODE
     hub: dict[str, Any] = {
-        "config": w.hub_config,
+        "config": {**w.hub_config, "KubeSpawner": {"args": W.SERVER_ARGS}},
         "loadRoles": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in w.roles},
         "services": {
             # The hub registers the gateway as a service, generates its API token into the `hub` Secret, and

@@ -113,7 +113,7 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
         },
         "spawner": {
             "cmd": [str(b / "jupyterhub-singleuser")],
-            "args": ["--allow-root"] if lay.as_root else [],
+            "args": [*W.SERVER_ARGS, *(["--allow-root"] if lay.as_root else [])],
             "home_dir_template": str(st / "homes" / "{username}"),
             "environment": w.user_env,
         },

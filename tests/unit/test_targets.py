@@ -85,7 +85,8 @@ def test_local_and_chart_views_agree_on_every_shared_fact(path):
 
     local_roles = {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in local["roles"] if r["name"] != "idle-culler"}
     assert local_roles == hub["hub"]["loadRoles"]
-    assert local["config"] == hub["hub"]["config"]
+    assert local["config"] == {k: v for k, v in hub["hub"]["config"].items() if k != "KubeSpawner"}
+    assert local["spawner"]["args"] == hub["hub"]["config"]["KubeSpawner"]["args"] == W.SERVER_ARGS
     culler = next(s for s in local["services"] if s["name"] == "idle-culler")["command"]
     assert f"--timeout={hub['cull']['timeout']}" in culler and f"--cull-every={hub['cull']['every']}" in culler
     assert any(a == f"--max-age={hub['cull']['maxAge']}" for a in culler) == bool(hub["cull"]["maxAge"])
