@@ -8,10 +8,14 @@ Each test keeps a screenshot per step; when it fails they are written to its out
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -130,6 +134,21 @@ class Platform:
 
     def secret(self, name: str) -> str:
         return (self.state / "secrets" / name).read_text().strip()
+
+    def user_token(self, user: str) -> str:
+        """A token for ``user`` (created if new), made with the platform's own service token."""
+        headers = {"Authorization": f"token {self.secret('admin_token')}", "Content-Type": "application/json"}
+        with contextlib.suppress(urllib.error.HTTPError):  # 409: the user exists already
+            urllib.request.urlopen(urllib.request.Request(f"{self.url}/hub/api/users/{user}", method="POST", headers=headers), timeout=30)
+        req = urllib.request.Request(f"{self.url}/hub/api/users/{user}/tokens", method="POST", data=b'{"note": "browser test"}', headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return str(json.loads(r.read())["token"])
+
+    def gateway(self, user: str) -> Any:
+        """``user``'s dask-gateway client, as their notebook has it (through the hub's address)."""
+        from dask_gateway import Gateway, JupyterHubAuth
+
+        return Gateway(address=f"{self.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=self.user_token(user)))
 
 
 def write_config(folder: Path, github: GitHubStandin, name: str = "browser") -> Path:
