@@ -136,3 +136,11 @@ def init_text(
             "#   alert_emails: [pi@example.org]",
         ]
     return "\n".join(out) + "\n"
+
+
+def starter(cloud: str | None) -> str | None:
+    """The pangeo.yaml `up` writes when there is none: local defaults, for the local platform only (a cloud
+    needs a project, a region and a login that only `init` can ask for)."""
+    if cloud not in (None, "local"):
+        return None
+    return init_text(cloud="local", name="pangeo", github_orgs=[], github_client_id=None, domain=None, email=None)

@@ -43,10 +43,11 @@ def load_config(path: Path, cloud: str | None = None, *, quiet: bool = False) ->
     if cloud is not None and cloud not in CLOUDS:
         fail(f"--cloud {cloud!r} is not one of {', '.join(CLOUDS)}", EXIT_USAGE)
     from pangeoctl.machines import Machine
+    from pangeoctl.targets import target_for
 
     site = current_site()
     host = Machine("this computer", site.cpus, site.memory)
-    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=lambda c: _more_checks(c, site), host=host)
+    cfg, warnings = load_with_warnings(path, cloud=cloud, more_checks=lambda c: target_for(c).warnings(c, site), host=host)
     if not quiet:
         for w in warnings:
             err(w.format(str(path)))
@@ -75,20 +76,3 @@ def runner_for(dry_run: bool, echo_to_stderr: bool = True):  # noqa: ANN201
     if dry_run:
         return DryRunRunner(print)
     return RealRunner(echo=err) if echo_to_stderr else RealRunner()
-
-
-def _more_checks(cfg: Config, site: Site) -> list:
-    """Warnings that need more than the file: a Kubernetes version the cloud stops offering by today, and
-    (clouds that bill) budget and data-proximity warnings."""
-    from pangeoctl.config import MANAGED_CLOUDS, Problem
-    from pangeoctl.kube_versions import warning
-
-    found = []
-    old = warning(cfg.cloud, cfg.cluster.kubernetes_version, site.today) if cfg.cloud in MANAGED_CLOUDS else None
-    if old:
-        found.append(Problem(("cluster", "kubernetes_version"), old, severity="warning"))
-    if cfg.cloud in MANAGED_CLOUDS:
-        from pangeoctl.cost import warnings
-
-        found += warnings(cfg)
-    return found

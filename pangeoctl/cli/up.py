@@ -25,11 +25,13 @@ def up(
     if missing, then installs or upgrades the helm/pangeo release. --dry-run prints
     every command and runs none.
     """
-    if not config.exists() and cloud in (None, "local") and not dry_run:
-        from pangeoctl.templates import init_text
+    if not config.exists() and not dry_run:
+        from pangeoctl.templates import starter
 
-        config.write_text(init_text(cloud="local", name="pangeo", github_orgs=[], github_client_id=None, domain=None, email=None))
-        err(f"no {config} yet: wrote one with local defaults (edit it and rerun `pangeoctl up` to apply changes)")
+        text = starter(cloud)
+        if text is not None:
+            config.write_text(text)
+            err(f"no {config} yet: wrote one with local defaults (edit it and rerun `pangeoctl up` to apply changes)")
     cfg = load_config(config, cloud)
     target, site = edge(cfg, choose_ports=not dry_run)
     plan = target.plan(cfg, site)

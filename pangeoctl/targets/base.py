@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pangeoctl.config import Config
+from pangeoctl.config import Config, Problem
 from pangeoctl.runner import Command, Runner
 from pangeoctl.site import Site
 
@@ -99,6 +99,10 @@ class Target(Protocol):
 
     def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
         """The site completed with this deployment's own facts (the local platform's ports); edge only."""
+        ...
+
+    def warnings(self, cfg: Config, site: Site) -> list[Problem]:
+        """Warnings about ``cfg`` that need more than the file (today's date, prices); shown by ``validate``."""
         ...
 
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan: ...

@@ -16,7 +16,7 @@ from typing import Any
 
 from pangeoctl import clouds, helm
 from pangeoctl.clouds.base import Cloud, ClusterHandle, PoolChange, dns_record, find_leftovers
-from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
+from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth, Problem
 from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
 from pangeoctl.runner import Command, MissingTool, Runner, install_hint, read_secret
@@ -44,6 +44,18 @@ class KubernetesTarget:
 
     def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
         return site
+
+    def warnings(self, cfg: Config, site: Site) -> list[Problem]:
+        """What the file alone cannot tell: a Kubernetes version the cloud stops offering by today, and on the
+        clouds that bill, budget and data-proximity warnings."""
+        if cfg.cloud not in MANAGED_CLOUDS:
+            return []
+        from pangeoctl.cost import warnings
+        from pangeoctl.kube_versions import warning
+
+        old = warning(cfg.cloud, cfg.cluster.kubernetes_version, site.today)
+        found = [Problem(("cluster", "kubernetes_version"), old, severity="warning")] if old else []
+        return found + warnings(cfg)
 
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
         from pangeoctl.budgets import budget_commands, gcp_budget_listing, gcp_budget_update

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl import wiring as W
-from pangeoctl.config import Config, GitHubAuth, SharedPasswordAuth
+from pangeoctl.config import Config, GitHubAuth, Problem, SharedPasswordAuth
 from pangeoctl.runner import Runner
 from pangeoctl.site import PORT_NAMES, Site, free_port, remembered_ports
 from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError
@@ -164,6 +164,9 @@ class LocalTarget:
         if choose_ports:
             ports = {n: ports.get(n) or free_port(cfg.local.host) for n in PORT_NAMES}
         return site.with_ports(ports)
+
+    def warnings(self, cfg: Config, site: Site) -> list[Problem]:
+        return []
 
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
         lay = layout(cfg, site)
