@@ -237,6 +237,12 @@ def _paths(release: Release, hub: dict[str, Any], gw: dict[str, Any]) -> list[tu
     out.append((pods["api-dask-gateway"], scheduler, 8788, "gateway API → scheduler API"))
     out.append((pods["api-dask-gateway"], pods["hub"], 8081, "gateway → hub API (token check)"))
     out.append((worker, scheduler, 8786, "worker → scheduler"))
+    api = urlsplit(next(e["value"] for e in scheduler_pod["spec"]["containers"][0]["env"] if e["name"] == "DASK_GATEWAY_API_URL"))
+    _, workload, _, port = _service_backend(release, api.hostname or "", api.port or 80)
+    out.append((scheduler, pods[workload], port, f"scheduler → {api.geturl()} (heartbeats)"))
+    # Workers listen on a random port: the scheduler and other workers connect to it.
+    out.append((scheduler, worker, 40123, "scheduler → worker"))
+    out.append((worker, worker, 40123, "worker → worker (data transfer)"))
     out.append((user, pods["hub"], 8081, "notebook → hub API"))
     return out
 
@@ -463,3 +469,23 @@ def test_dask_pods_run_commands_the_image_has(release: Release, gateway_of) -> N
             wrong.append(f"{c['name']} runs {exe!r}, which no distribution pinned in images/pangeo-geo/requirements.lock installs")
     unknown = ", ".join(unchecked) or "none"
     assert not wrong, f"{release.example}: " + "; ".join(wrong) + f" (dask-gateway-server's default; not checked: {unknown})"
+
+
+# How each target enforces NetworkPolicy, as the commands `up` runs show it (FIELD-NOTES "Cloud CLIs"):
+# GKE Dataplane V2, AKS Cilium, Calico on EKS (the VPC CNI enforces none by default and skips user pods) and
+# on minikube. kind's and an existing cluster's CNI are not ours to choose.
+ENFORCED_BY = {
+    "gcp": ("--enable-dataplane-v2",),
+    "azure": ("--network-policy",),
+    "aws": ("tigera-operator", "calico", "enableNetworkPolicy"),
+    "minikube": ("--cni",),
+}
+
+
+def test_network_policies_are_enforced_on_the_target(release: Release) -> None:
+    if release.cloud not in ENFORCED_BY:
+        pytest.skip(f"{release.cloud}: the cluster's CNI is not chosen by pangeoctl")
+    text = (release.out / "commands.sh").read_text() + "".join(p.read_text() for p in release.out.glob("*.yaml") if p.name != "values.yaml")
+    assert any(marker in text for marker in ENFORCED_BY[release.cloud]), (
+        f"{release.example}: nothing in commands.sh or the cluster spec turns on NetworkPolicy enforcement ({' / '.join(ENFORCED_BY[release.cloud])})"
+    )
