@@ -36,13 +36,15 @@ def solve_shared(
 ):  # noqa: PLR0913
     """Pixels ``start:stop`` of ``y`` (pairs, pixels) with the shared factor ``lband[i, d] = L(i, i − d)``.
 
+    Works in the input's precision (``coef.dtype``; ``lband``/``linv`` given in it too): float32 input
+    gets float32 vectors, twice the lanes — as MintPy, which solves float32 stacks in float32.
     ``mask`` (pixels,) bool or None. Writes ``disp_out`` (dates, pixels), ``vel_out``, ``rms_out``,
     ``tcoh_out`` and ``incomplete_out`` (a NaN among the pixel's pairs: it needs ``solve_general``).
     """
     p = y.shape[0]
     m, nb = lband.shape
     bw = nb - 1
-    z = np.empty((m, block))
+    z = np.empty((m, block), dtype=coef.dtype)
     nan = np.empty(block)
     work = np.empty((4, block), dtype=coef.dtype)
     rb = np.empty(block, dtype=coef.dtype)
@@ -57,13 +59,13 @@ def solve_shared(
             if ref[k] > 0:
                 zr = z[ref[k] - 1]
                 for q in range(nq):
-                    v = np.float64(yk[q])
+                    v = yk[q]
                     zs[q] += v
                     zr[q] -= v
                     nan[q] += v
             else:
                 for q in range(nq):
-                    v = np.float64(yk[q])
+                    v = yk[q]
                     zs[q] += v
                     nan[q] += v
         _forward(z, lband, linv, bw, nq)

@@ -353,7 +353,8 @@ def _solve(
         for d in range(bw + 1):
             lband[d:, d] = np.diagonal(chol, -d)
         incomplete = np.empty(npix, dtype=bool)
-        linv = 1 / np.diagonal(chol)
+        linv = (1 / np.diagonal(chol)).astype(y.dtype)
+        lband = lband.astype(y.dtype)
         _threaded(
             npix,
             threads,

@@ -84,6 +84,7 @@ def rates(fns: dict[str, Callable[[], object]], pixels: int, rounds: int = 7) ->
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
+            time.sleep(0.2)  # OpenBLAS threads spin for a while after a GEMM: let them idle, or the next function pays
             t = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t)

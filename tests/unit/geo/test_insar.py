@@ -72,7 +72,8 @@ def test_velocity_within_the_noise_and_equal_to_lstsq():
     assert np.isnan(y).any()  # the NaN path is exercised
     phase = out.displacement.values[1:].reshape(ds.sizes["date"] - 1, -1) / (-insar.SENTINEL1_WAVELENGTH / (4 * np.pi))
     sample = np.random.default_rng(0).choice(y.shape[1], 200, replace=False)
-    np.testing.assert_allclose(phase[:, sample], _reference(a, y[:, sample]), rtol=1e-7, atol=1e-7)
+    # float32 input is solved in float32 (as MintPy does): agreement to float32 precision, ~1e-5 rad = 0.05 µm.
+    np.testing.assert_allclose(phase[:, sample], _reference(a, y[:, sample]), rtol=1e-5, atol=2e-5)
 
 
 def test_weighted_solve_matches_weighted_lstsq():
