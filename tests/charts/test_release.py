@@ -277,7 +277,7 @@ def test_shared_password_reaches_the_hub(release: Release, hub_of) -> None:
     auth = hub["authenticator"]
     assert auth["class"].endswith("SharedPasswordAuthenticator")
     assert auth["user_password_set"] or auth["admin_password_set"], f"{release.example}: no password reaches the hub"
-    nobody = [line for line in hub["log"] if "Nobody will be able to login" in line]
+    nobody = [line for line in hub["log"] if "will be able to login" in line]  # nobody / no admin / no non-admin
     assert not nobody, f"{release.example}: the hub logs {nobody[0]}"
 
 
@@ -302,6 +302,9 @@ def test_github_callback_is_the_real_address(render, hub_of, request: pytest.Fix
         if domain and (cfg["hub"].get("https")):
             assert callback == f"https://{domain}/hub/oauth_callback", f"{name}: oauth_callback_url {callback!r}"
         assert "localhost" not in callback and "127.0.0.1" not in callback, f"{name}: GitHub would send users to {callback}"
+        auth = hub["authenticator"]
+        assert auth["client_secret_set"], f"{name}: GitHubOAuthenticator has no client secret"
+        assert auth["allowed_organizations"] or auth["allowed_users"], f"{name}: GitHub login without an allow rule"
         checked.append(name)
     assert checked
 
@@ -396,6 +399,16 @@ def test_every_pod_fits_its_pool(release: Release, hub_of, gateway_of) -> None:
                 problem = _fits(pool, [*core, (what, spec)], daemonsets)
                 if problem:
                     problems.append(problem)
+    # The release's own pods (hub, proxy, gateway, ...) share the pool only they can use, replicas included.
+    if not single:
+        for pool in nodes:
+            mine = []
+            for obj, t in release.workloads():
+                if obj["kind"] in ("Deployment", "StatefulSet") and [p.name for p in nodes if why_not(t["spec"], p) is None] == [pool.name]:
+                    mine += [(f"{obj['kind']} {obj['metadata']['name']}", t["spec"])] * int(obj["spec"].get("replicas", 1))
+            problem = _fits(pool, mine, daemonsets) if mine else None
+            if problem:
+                problems.append(problem)
     assert not problems, f"{release.example}:\n" + "\n".join(problems)
 
 
