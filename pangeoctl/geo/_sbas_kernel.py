@@ -251,15 +251,16 @@ def _store(z, work, mask, cols, b0, nq, scale, gvel, min_tcoh, keep, disp_out, v
     writing them pixel by pixel cost more than the solve). Displacement and velocity are NaN where the
     pixel is masked, has no valid pair, or its temporal coherence is below ``min_tcoh``."""
     m = z.shape[0]
-    for q in range(nq):
+    for q in range(nq):  # branch-free: selects, not jumps, so the loops stay vector code
         c = b0 + q if cols is None else cols[b0 + q]
         n = work[3, q]
-        valid = n > 0 and (mask is None or mask[c])
-        tc = np.sqrt(work[1, q] ** 2 + work[2, q] ** 2) / n if valid else np.nan
+        valid = (n > 0) & (True if mask is None else mask[c])
+        tc = np.sqrt(work[1, q] ** 2 + work[2, q] ** 2) / n
         rms_out[c] = np.sqrt(work[0, q] / n) if valid else np.nan
-        tcoh_out[c] = tc
-        keep[q] = valid and tc >= min_tcoh
-        disp_out[0, c] = 0.0 if keep[q] else np.nan
+        tcoh_out[c] = tc if valid else np.nan
+        k = valid & (tc >= min_tcoh)
+        keep[q] = k
+        disp_out[0, c] = 0.0 if k else np.nan
         vel_out[c] = 0.0
     for j in range(m):
         g = gvel[j + 1]
@@ -270,8 +271,7 @@ def _store(z, work, mask, cols, b0, nq, scale, gvel, min_tcoh, keep, disp_out, v
             vel_out[c] += g * d
     for q in range(nq):
         c = b0 + q if cols is None else cols[b0 + q]
-        if not keep[q]:
-            vel_out[c] = np.nan
+        vel_out[c] = vel_out[c] if keep[q] else np.nan
 
 
 @njit(inline="always")
