@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -22,6 +23,8 @@ SABOTAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "org-check": lambda data: _github(data).update(allow_all=True),
     # The config's admins are not passed to the hub.
     "admin-list": lambda data: _github(data).update(admin_users=[]),
+    # The hub starts the Python configurable-http-proxy as published (no websocket subprotocols).
+    "upstream-proxy": lambda data: data["proxy"].update(command=[str(Path(sys.executable).parent / "configurable-http-proxy")]),
 }
 
 

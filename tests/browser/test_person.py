@@ -35,6 +35,10 @@ def _readme_shot(key: str, png: bytes) -> None:
 
 
 def test_a_persons_path(platform: Platform, person: Any, shots: Shots):
+    walk(platform, person, shots)
+
+
+def walk(platform: Platform, person: Any, shots: Shots) -> None:
     alice = person("alice")
     page = alice.page
 

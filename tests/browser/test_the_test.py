@@ -4,7 +4,9 @@
 - the dashboard's websocket fails (the original blank-dashboard bug) while the page still answers 200 → the
   dashboard check fails, where a status-code check would pass;
 - the organisation check is off (sabotage.py ``org-check``) → the refusal check fails for an outsider;
-- the admin list does not reach the hub (sabotage.py ``admin-list``) → the admin check fails.
+- the admin list does not reach the hub (sabotage.py ``admin-list``) → the admin check fails;
+- the hub starts the published Python proxy (sabotage.py ``upstream-proxy``) → Lab's kernel websocket
+  needs a second try, and the path fails there.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 
 from tests.browser import path
 from tests.browser.conftest import Platform, Shots, running_platform
-from tests.browser.test_person import check_admins, check_refused
+from tests.browser.test_person import check_admins, check_refused, walk
 from tests.support.github_standin import GitHubStandin
 
 pytestmark = [
@@ -87,3 +89,9 @@ def test_without_the_org_check_the_refusal_check_fails(sabotaged: Platform, pers
 def test_without_the_admin_list_the_admin_check_fails(sabotaged: Platform, person: Any, shots: Shots):
     with pytest.raises(AssertionError, match="erin is in hub.auth.admins"):
         check_admins(sabotaged, person, shots)
+
+
+@pytest.mark.parametrize("sabotaged", ["upstream-proxy"], indirect=True)
+def test_with_the_published_proxy_the_kernel_check_fails(sabotaged: Platform, person: Any, shots: Shots):
+    with pytest.raises(AssertionError, match="Lab needed 2 tries for its kernel websocket"):
+        walk(sabotaged, person, shots)
