@@ -93,6 +93,7 @@ def solve_general(
     gvel,
     min_tcoh,
     coef,
+    wlut,
     disp_out,
     vel_out,
     rms_out,
@@ -101,7 +102,8 @@ def solve_general(
     connected_out,
 ):  # noqa: PLR0913
     """Pixels ``start:stop`` (of ``cols``, the pixel columns to solve, or of all columns when None) with
-    per-pixel normal equations; ``w`` (pairs, pixels) weights or None.
+    per-pixel normal equations; ``w`` (pairs, pixels) weights or None — or coherence, when ``wlut`` (the
+    weight of each 0.005 coherence bin) is given: converted as the block is gathered, never stored whole.
 
     A NaN value or a weight ≤ 0 drops the pair at that pixel. Writes the outputs as ``solve_shared`` does,
     ``singular_out`` (a pivot shows the system singular: left for the caller's minimum-norm solve) and
@@ -130,6 +132,8 @@ def solve_general(
         _gather(y, cols, b0, nq, yb)
         if w is not None:
             _gather(w, cols, b0, nq, wb)
+            if wlut is not None:
+                _coherence_to_weight(wb, wlut, nq)
         # Normal equations: N = Aᵀ W A, rhs = Aᵀ W y.
         for k in range(p):
             yk = yb[k]
@@ -309,6 +313,17 @@ def _substitute_per_pixel(z, band, inv, bw, nq):
         for i in range(j + 1, min(m, j + bw + 1)):
             _sub_prod(zj, band[i, i - j], z[i], nq)
         _mul(zj, inv[j], nq)
+
+
+@njit(inline="always")
+def _coherence_to_weight(wb, lut, nq):
+    """Coherence → weight in place through ``lut`` (200 bins of 0.005, MintPy's grid); NaN and values below
+    0.05 count as 0.05, as in MintPy's ``coherence2weight``."""
+    for k in range(wb.shape[0]):
+        for q in range(nq):
+            g = wb[k, q]
+            i = int((g - 0.0025) * 200.0) if g >= 0.05 else 9
+            wb[k, q] = lut[min(max(i, 9), lut.shape[0] - 1)]
 
 
 @njit(inline="always")

@@ -210,6 +210,11 @@ def coherence_weights(coherence: Any, looks: float = DEFAULT_LOOKS, how: Literal
     return (1.0 / phase_variance(c, looks)).astype(np.float32)
 
 
+def weight_table(looks: float = DEFAULT_LOOKS) -> np.ndarray:
+    """``1 / phase_variance`` for each 0.005 bin of coherence (the kernels convert coherence through it)."""
+    return 1.0 / _variance_table(int(min(max(round(looks), 1), 80)))
+
+
 def seasonal_noise_gain(dates: Sequence[Any]) -> float:
     """How many times noisier the velocity gets when an annual sine/cosine is fitted next to the trend, for
     noise independent between dates: ``‖row₀ of pinv(G_seasonal)‖ / ‖row₀ of pinv(G_linear)‖``."""
@@ -312,11 +317,13 @@ def _solve(
     out: np.ndarray,
     threads: int | None,
     min_tcoh: float = 0.0,
+    wlut: np.ndarray | None = None,
 ) -> None:
     """The whole inversion of a block of pixels, into ``out`` (dates + 4, pixels) in place: displacement
     rows, velocity, RMS residual, temporal coherence, connected (1/0); displacement and velocity NaN where
     the temporal coherence is below ``min_tcoh``. ``y`` and ``w`` are read as they are (float32 or float64,
-    no copy when C-contiguous); nothing of the size of ``y`` is allocated."""
+    no copy when C-contiguous); nothing of the size of ``y`` is allocated. With ``wlut``, ``w`` is coherence,
+    turned into weights inside the kernel (``weight_table``)."""
     from pangeoctl.geo import _sbas_kernel as K
 
     ref, sec = _incidence(a)
@@ -339,7 +346,28 @@ def _solve(
             n,
             threads,
             lambda s, e: K.solve_general(
-                y, w, mask, cols, ref, sec, bw, block, s, e, network_connected, scale, gv, min_tcoh, coef, disp, vel, rms, tcoh, singular, connected
+                y,
+                w,
+                mask,
+                cols,
+                ref,
+                sec,
+                bw,
+                block,
+                s,
+                e,
+                network_connected,
+                scale,
+                gv,
+                min_tcoh,
+                coef,
+                wlut,
+                disp,
+                vel,
+                rms,
+                tcoh,
+                singular,
+                connected,
             ),
         )
 
@@ -369,6 +397,8 @@ def _solve(
     if bad.size:
         yb = y[:, bad]
         wb = None if w is None else w[:, bad]
+        if wb is not None and wlut is not None:
+            wb = wlut[np.clip(((np.where(wb >= 0.05, wb, 0.05) - 0.0025) * 200).astype(np.int64), 9, wlut.size - 1)]
         x = _min_norm_velocity(a, intervals, yb, wb)
         rms[bad], tcoh[bad] = _quality(a, x, yb, wb)
         dd = np.vstack([np.where(np.isnan(x[:1]), np.nan, 0.0), x]) * scale
@@ -556,14 +586,16 @@ def invert(
         if ph.dtype not in (np.float32, np.float64):
             ph = ph.astype(np.float64)
         y = np.ascontiguousarray(ph).reshape(len(pairs), -1)  # a view for C-contiguous input
-        w = None
-        if coh is not None:
+        w, wlut = None, None
+        if coh is not None and how == "var":  # coherence goes to the kernel as it is: converted block by block
+            w, wlut = np.ascontiguousarray(coh, dtype=y.dtype).reshape(len(pairs), -1), weight_table(looks)
+        elif coh is not None:
             w = coherence_weights(coh.reshape(len(pairs), -1), looks, how)
         elif wt is not None:
             w = np.ascontiguousarray(wt, dtype=y.dtype).reshape(len(pairs), -1)
         mkf = None if mk is None else np.ascontiguousarray(mk, dtype=bool).reshape(-1)
         out = np.empty((n + 4, ny * nx), dtype=y.dtype)
-        _solve(a, y, w, mkf, intervals, scale, gvel, out, threads, min_temporal_coherence)
+        _solve(a, y, w, mkf, intervals, scale, gvel, out, threads, min_temporal_coherence, wlut)
         return out.reshape(n + 4, ny, nx)
 
     if hasattr(unwrapped, "dask"):

@@ -350,3 +350,14 @@ def test_low_temporal_coherence_masks_values_but_not_the_network_flag():
     assert low.any() and not low.all()
     assert np.isnan(out.velocity.values[low]).all() and np.isnan(out.displacement.values[:, low]).all()
     assert np.isfinite(out.velocity.values[~low]).all() and bool(out.connected.all())
+
+
+def test_coherence_converted_inside_the_kernel_equals_the_weights_given_whole():
+    ds = sample_data.insar_stack(shape=(16, 16), unwrap_error_fraction=0.02, seed=6)
+    coh = np.random.default_rng(6).uniform(0.0, 1.0, ds.unwrapped.shape).astype(np.float32)
+    coh[0, 0, 0] = np.nan
+    pairs = _pairs(ds)
+    fused = insar.invert(ds.unwrapped, pairs, ds.date.values, coherence=coh, looks=20, min_temporal_coherence=0)
+    whole = insar.invert(ds.unwrapped, pairs, ds.date.values, weights=insar.coherence_weights(coh, looks=20), min_temporal_coherence=0)
+    np.testing.assert_allclose(fused.displacement, whole.displacement, rtol=1e-5, atol=1e-9)
+    assert fused.attrs["weight"] == "var"
