@@ -89,6 +89,7 @@ def select(items: Sequence[Any], platforms: Sequence[str] | None = PLATFORMS, ca
     kept, dropped = [], []
     for it in items:
         p, c = it.properties.get("platform"), it.properties.get("landsat:collection_category")
+        p = p.lower().replace("_", "-") if isinstance(p, str) else p  # USGS's own STAC writes LANDSAT_9
         if (platforms is not None and p is not None and p not in platforms) or (categories is not None and c is not None and c not in categories):
             dropped.append(f"{it.id} ({p}, {c})")
         else:

@@ -185,6 +185,8 @@ def test_platform_and_tier_filters_leave_out_etm_and_tier2(catalog):
     with pytest.warns(UserWarning, match=r"left out 2 of 4 scenes .*landsat-7.*T2.* pass platforms=None / categories=None"):
         kept = landsat.select(items)
     assert [it.id for it in kept] == [items[0].id, items[3].id]
+    items[3].properties["platform"] = "LANDSAT_9"  # as USGS's own STAC spells it
+    assert items[3] in landsat.select(items, categories=None)
     assert landsat.select(items, platforms=None, categories=None) == items
 
 
