@@ -7,6 +7,7 @@ Each test runs for every shipped example and every variant in configs/ (see conf
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -327,21 +328,30 @@ def test_every_pod_can_schedule(release: Release, hub_of, gateway_of) -> None:
     assert not stuck, f"{release.example}:\n" + "\n".join(stuck)
 
 
-# Device plugins that give a node's GPUs to pods, per cloud, and the taints they tolerate
-# (FIELD-NOTES "Real charts"): GKE installs its own on GPU nodes, tolerating everything; EKS (eksctl) installs
-# NVIDIA's, which tolerates nvidia.com/gpu only; AKS installs none.
-CLOUD_DEVICE_PLUGIN = {"gcp": [{"operator": "Exists"}], "aws": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}
+# Device plugins that give a node's GPUs to pods: (tolerations, nodeSelector). GKE installs its own
+# (the nvidia-gpu-device-plugin addon DaemonSet, `tolerations: [{operator: Exists}]`) on GPU nodes; eksctl installs NVIDIA's, which tolerates nvidia.com/gpu only (FIELD-NOTES "Real charts");
+# AKS installs none. NVIDIA's chart tolerates nvidia.com/gpu (and CriticalAddonsOnly) unless told otherwise.
+CLOUD_DEVICE_PLUGIN = {
+    "gcp": [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "Exists", "effect": "NoExecute"}],
+    "aws": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+}
+NVIDIA_CHART_TOLERATIONS = [
+    {"key": "CriticalAddonsOnly", "operator": "Exists"},
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+]
 
 
-def _device_plugins(release: Release) -> list[list[dict[str, Any]]]:
-    tolerations = [CLOUD_DEVICE_PLUGIN[release.cloud]] if release.cloud in CLOUD_DEVICE_PLUGIN else []
+def _device_plugins(release: Release) -> list[tuple[list[dict[str, Any]], dict[str, str]]]:
+    plugins = [(CLOUD_DEVICE_PLUGIN[release.cloud], {})] if release.cloud in CLOUD_DEVICE_PLUGIN else []
     for obj in release.all("DaemonSet"):
         if "nvidia" in obj["metadata"]["name"] or "device-plugin" in obj["metadata"]["name"]:
-            tolerations.append(obj["spec"]["template"]["spec"].get("tolerations") or [])
+            spec = obj["spec"]["template"]["spec"]
+            plugins.append((spec.get("tolerations") or [], spec.get("nodeSelector") or {}))
     for argv in release.commands():
-        if any("nvidia-device-plugin" in a or "k8s-device-plugin" in a for a in argv):
-            tolerations.append([{"operator": "Exists"}])  # installed by `up`; checked by the command's own test
-    return tolerations
+        if argv[:2] == ["helm", "upgrade"] and any("k8s-device-plugin" in a or a == "nvidia-device-plugin" for a in argv):
+            sets = dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv[:-1]) if a == "--set-json")
+            plugins.append((json.loads(sets.get("tolerations", "null")) or NVIDIA_CHART_TOLERATIONS, json.loads(sets.get("nodeSelector", "{}"))))
+    return plugins
 
 
 def test_gpu_profiles_get_a_gpu(release: Release, hub_of) -> None:
@@ -358,7 +368,12 @@ def test_gpu_profiles_get_a_gpu(release: Release, hub_of) -> None:
         assert gpu_pools, f"profile {p['name']}: lands on no GPU pool — " + "; ".join(f"{x.name}: {why_not(spec, x)}" for x in nodes)
         for pool in gpu_pools:
             plugins = _device_plugins(release)
-            served = [t for t in plugins if all(_tolerates(t, taint) for taint in pool.taints if taint["effect"] in ("NoSchedule", "NoExecute"))]
+            served = [
+                tol
+                for tol, selector in plugins
+                if all(pool.labels.get(k) == v for k, v in selector.items())
+                and all(_tolerates(tol, taint) for taint in pool.taints if taint["effect"] in ("NoSchedule", "NoExecute"))
+            ]
             assert served, (
                 f"{release.example}: no NVIDIA device plugin runs on the {pool.name} pool (taints {pool.taints}; "
                 f"plugins tolerate {plugins or 'nothing — none is installed'}): the pod would wait for nvidia.com/gpu forever"
