@@ -517,3 +517,13 @@ def test_network_policies_are_enforced_on_the_target(release: Release) -> None:
     assert any(marker in text for marker in ENFORCED_BY[release.cloud]), (
         f"{release.example}: nothing in commands.sh or the cluster spec turns on NetworkPolicy enforcement ({' / '.join(ENFORCED_BY[release.cloud])})"
     )
+
+
+def test_users_and_their_servers_may_use_the_gateway(release: Release, hub_of) -> None:
+    """The gateway checks access:services!service=dask-gateway (jupyterhubServiceName): users and servers need it."""
+    hub = hub_of(release)
+    assert hub["error"] is None, "the hub configuration does not execute"
+    env = {k: v for pod in user_pods(hub).values() for k, v in env_of(pod).items()}
+    assert env.get("DASK_GATEWAY__AUTH__TYPE") == "jupyterhub", f"user pods authenticate to the gateway with {env.get('DASK_GATEWAY__AUTH__TYPE')!r}"
+    for role in ("user", "server"):
+        assert "access:services!service=dask-gateway" in hub["roles"].get(role, []), f"role {role}: scopes {hub['roles'].get(role)}"
