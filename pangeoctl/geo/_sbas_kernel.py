@@ -45,14 +45,12 @@ def solve_shared(
     m, nb = lband.shape
     bw = nb - 1
     z = np.empty((m, block), dtype=coef.dtype)
-    nan = np.empty(block)
     work = np.empty((4, block), dtype=coef.dtype)
     rb = np.empty(block, dtype=coef.dtype)
     keep = np.empty(block, dtype=np.bool_)
     for b0 in range(start, stop, block):
         nq = min(block, stop - b0)
         z[:] = 0.0
-        nan[:] = 0.0
         for k in range(p):  # rhs = Aᵀ y (two adds per pair), one read of y
             yk = y[k, b0 : b0 + nq]
             zs = z[sec[k] - 1]
@@ -62,17 +60,16 @@ def solve_shared(
                     v = yk[q]
                     zs[q] += v
                     zr[q] -= v
-                    nan[q] += v
             else:
                 for q in range(nq):
                     v = yk[q]
                     zs[q] += v
-                    nan[q] += v
         _forward(z, lband, linv, bw, nq)
         _backward(z, lband, linv, bw, nq)
         _finish(y, None, b0, ref, sec, z, nq, work, rb, coef)
         for q in range(nq):
-            incomplete_out[b0 + q] = (nan[q] != nan[q]) and (mask is None or mask[b0 + q])
+            # A NaN value spreads to the whole solution, so no residual counts: the pixel needs solve_general.
+            incomplete_out[b0 + q] = (work[3, q] < p) and (mask is None or mask[b0 + q])
         _store(z, work, mask, None, b0, nq, scale, gvel, min_tcoh, keep, disp_out, vel_out, rms_out, tcoh_out)
 
 
@@ -265,17 +262,24 @@ def _store(z, work, mask, cols, b0, nq, scale, gvel, min_tcoh, keep, disp_out, v
         k = valid & (tc >= min_tcoh)
         keep[q] = k
         disp_out[0, c] = 0.0 if k else np.nan
-        vel_out[c] = 0.0
+        work[0, q] = 0.0  # reused: the velocity, summed here rather than in the output row (no aliasing)
+    v = work[0]
     for j in range(m):
         g = gvel[j + 1]
+        zj = z[j]
         for q in range(nq):
-            c = b0 + q if cols is None else cols[b0 + q]
-            d = scale * z[j, q]
-            disp_out[j + 1, c] = d if keep[q] else np.nan
-            vel_out[c] += g * d
+            d = scale * zj[q]
+            v[q] += g * d
+        if cols is None:
+            row = disp_out[j + 1, b0 : b0 + nq]
+            for q in range(nq):
+                row[q] = scale * zj[q] if keep[q] else np.nan
+        else:
+            for q in range(nq):
+                disp_out[j + 1, cols[b0 + q]] = scale * zj[q] if keep[q] else np.nan
     for q in range(nq):
         c = b0 + q if cols is None else cols[b0 + q]
-        vel_out[c] = vel_out[c] if keep[q] else np.nan
+        vel_out[c] = v[q] if keep[q] else np.nan
 
 
 @njit(inline="always")

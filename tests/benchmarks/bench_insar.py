@@ -78,7 +78,7 @@ def accuracy() -> None:
     )
 
 
-def rates(fns: dict[str, Callable[[], object]], pixels: int, rounds: int = 7) -> dict[str, float]:
+def rates(fns: dict[str, Callable[[], object]], pixels: int, rounds: int = 11) -> dict[str, float]:
     """Pixels per second of each function's best run; the functions take turns, round after round, so a
     busy spell on this shared machine falls on all of them alike rather than on one."""
     best = dict.fromkeys(fns, float("inf"))
