@@ -119,6 +119,7 @@ def main() -> None:
             sys.exit(f"the platform did not start:\n{r.stderr}")
         state = Path(d) / "state"
         p = Platform(cfg, state, r.stdout.split(": ", 1)[1].split()[0], (state / "secrets" / "admin_token").read_text().strip())
+        proxy_503: list[str] = []
         peak = Peak(int((state / "run" / "pangeoctl-hub.pid").read_text()))
         peak.start()
         try:
