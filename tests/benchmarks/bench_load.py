@@ -3,7 +3,7 @@
     python -m tests.benchmarks.bench_load [--users 8]
 
 A platform of its own on loopback ports (a temporary state dir, stopped at the end). First one user alone
-starts one cluster (the baseline), then every user at once: created through the hub's API with a token,
+starts one cluster (the baseline), then every user at once, each in a process of its own: created through the hub's API with a token,
 starts a server, starts 2 clusters through the gateway with that token and scales each to 2 workers, asks for
 a 3rd (the cap is 2: it must be refused), computes a small sum on both, shuts them down and stops the
 server. Prints failures (goal 0), how many users met the cap, p50/p95 time to a running cluster
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,6 @@ import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +60,24 @@ class Peak(threading.Thread):
 
 
 def one_user(p: Any, name: str, deadline: float) -> dict[str, Any]:
-    """Log in, server, 2 clusters of 2 workers, the cap, a computation, shut down. Times in seconds."""
+    """Log in, server, 2 clusters of 2 workers, the cap, a computation, shut down. Times in seconds.
+
+    Runs in a process of its own, as each user's notebook kernel does."""
+    out: dict[str, Any] = {"user": name, "running_s": [], "workers_s": [], "cap": False, "error": None}
+    try:
+        _session(p, name, deadline, out)
+    except Exception as e:  # noqa: BLE001 — a failure is a figure here, not a crash
+        out["error"] = f"{type(e).__name__}: {e}"
+        traceback.print_exception(e, file=sys.stderr)
+    return out
+
+
+def _session(p: Any, name: str, deadline: float, out: dict[str, Any]) -> None:
     import dask.array as da
     from dask_gateway import Gateway, JupyterHubAuth
 
     from tests.integration.conftest import wait_for
 
-    out: dict[str, Any] = {"user": name, "running_s": [], "workers_s": [], "cap": False}
     t = time.perf_counter()
     code, _ = p.api("POST", f"/users/{name}")
     assert code == 201, f"create user: {code}"
@@ -102,7 +113,6 @@ def one_user(p: Any, name: str, deadline: float) -> dict[str, Any]:
                 cluster.shutdown()
     code, _ = p.api("DELETE", f"/users/{name}/server")
     assert code in (202, 204), f"stop server: {code}"
-    return out
 
 
 def main() -> None:
@@ -127,16 +137,17 @@ def main() -> None:
             deadline = time.monotonic() + args.deadline
             t = time.perf_counter()
             results, failures = [], []
-            with ThreadPoolExecutor(args.users) as pool:
-                futures = {pool.submit(one_user, p, f"user{i}", deadline): f"user{i}" for i in range(args.users)}
-                done, late = wait(futures, timeout=args.deadline)
-                for f in done:
+            pool = multiprocessing.get_context("spawn").Pool(args.users)
+            try:
+                pending = {f"user{i}": pool.apply_async(one_user, (p, f"user{i}", deadline)) for i in range(args.users)}
+                for name, job in pending.items():
                     try:
-                        results.append(f.result())
-                    except Exception as e:  # noqa: BLE001 — a failure is a figure here, not a crash
-                        failures.append(f"{futures[f]}: {type(e).__name__}: {e}")
-                        traceback.print_exception(e, file=sys.stderr)
-                failures += [f"{futures[f]}: not done by the deadline" for f in late]
+                        results.append(job.get(timeout=max(1.0, deadline - time.monotonic())))
+                    except multiprocessing.TimeoutError:
+                        failures.append(f"{name}: not done by the deadline")
+            finally:
+                pool.terminate()
+            failures += [f"{r['user']}: {r['error']}" for r in results if r["error"]]
             wall = time.perf_counter() - t
             # The proxy's own word on what it could not pass on (503: the backend did not answer in time).
             log = (state / "logs" / "hub.log").read_text(errors="replace").splitlines()
@@ -157,7 +168,7 @@ def main() -> None:
                 "failure_reasons": failures,
                 "proxy_503_responses": len(proxy_503),
                 "proxy_503_first": proxy_503[:3],
-                "cap_enforced_users": f"{sum(1 for r in results if r['cap'])}/{args.users}",
+                "cap_enforced_users": f"{sum(1 for r in results if r['cap'])}/{args.users}",  # a 3rd cluster refused
                 "alone_new_cluster_running_s": round(alone[0], 2),
                 "alone_to_2_workers_s": round(alone[1], 2),
                 "p50_new_cluster_running_s": _pct(running, 0.5),
