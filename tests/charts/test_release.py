@@ -140,6 +140,10 @@ def test_gateway_configuration_loads(release: Release, gateway_of) -> None:
     assert auth["api_token_set"], "the gateway has no JupyterHub API token"
     assert auth["service_name"] == "dask-gateway", "the gateway does not check the access:services scope"
     assert any("Capped" in c for c in gw["backend"]), f"the per-user cluster cap is not in effect: {gw['backend']}"
+    import kubernetes_validate
+
+    for pod in gateway_pods(gw):  # what the controller would create for a default cluster
+        kubernetes_validate.validate(strip_nulls({**pod, "metadata": {**pod["metadata"], "name": "dask-pod"}}), release.kube_version, strict=True)
 
 
 # --- 4. addresses, ports, secret keys, network paths ------------------------------------------------------------
