@@ -54,7 +54,7 @@ ADMINS = ["erin"]
 # ------------------------------------------------------------------ the browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # per module: Playwright's sync API holds an asyncio loop on this thread while it runs
 def chromium() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
