@@ -101,7 +101,7 @@ def new_notebook(page: Any) -> None:
     card.click()
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
     # The kernel is ready when the status bar says Idle.
-    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
 
 
 def run_cell(page: Any, code: str, *, timeout: float = 180_000) -> str:

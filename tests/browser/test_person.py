@@ -129,6 +129,7 @@ def check_refused(platform: Platform, person: Any, shots: Shots, login: str) -> 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="dask/dask-gateway#570: the gateway serves scheduler dashboards without authentication — the cluster name is the only secret",
 )
 def test_another_persons_dashboard_stays_closed(platform: Platform, person: Any, shots: Shots):
