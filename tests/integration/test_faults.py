@@ -31,6 +31,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,7 +275,16 @@ def test_full_disk(tmp_path: Path):
             assert len(lines) == 1 and str(state) in lines[0] and "free some space" in lines[0] and "local.state_dir" in lines[0], r.stderr
             if running:
                 assert cli("status", "-c", str(cfg)).returncode == 0  # refused, not broken
-                assert cli("down", "-c", str(cfg)).returncode == 0
+                # `down` from a shell inside the state dir (a person looking at the logs there) stops the
+                # platform, not the shell (before: the shell worked in the state dir, so it was "ours").
+                shell = subprocess.run(
+                    ["bash", "-c", f"{sys.executable} -m pangeoctl down -c {cfg} && echo shell survived"],
+                    cwd=state,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert "shell survived" in shell.stdout, shell.stderr
             else:
                 assert not (state / "run" / "pangeoctl-hub.pid").exists()
             _intact(state, data)
