@@ -23,6 +23,7 @@ DATA_FILE = "platform.json"
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "local" / "jupyterhub_config.py"
 GATEWAY_CONFIG = HUB_CONFIG.with_name("dask_gateway_config.py")
 CULLER_SERVICE = "idle-culler"
+PROXY_TIMEOUT_MS = 3_600_000  # the Node proxy has no such limit; an hour stands for none
 # What Dask processes the gateway starts may inherit from it (the hub gives services a minimal environment).
 INHERITED_ENV = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
 
@@ -106,7 +107,8 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
         },
         "proxy": {
             # The Python configurable-http-proxy, with websocket subprotocols passed through (Bokeh, Lab kernels).
-            "command": [str(b / "python"), "-m", "pangeoctl.local.chp"],
+            # No 20 s cap on an answer (tornado's default): a gateway starting a cluster takes longer under load.
+            "command": [str(b / "python"), "-m", "pangeoctl.local.chp", f"--proxy-timeout={PROXY_TIMEOUT_MS}"],
             "api_url": f"http://{lay.host}:{p['proxy_api_port']}",
             "token": {"file": str(s / "proxy_token")},
             "pid_file": str(st / "run" / "proxy.pid"),
