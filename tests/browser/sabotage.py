@@ -18,13 +18,18 @@ def _github(data: dict[str, Any]) -> dict[str, Any]:
     return data["config"]["GitHubOAuthenticator"]
 
 
+def _published_proxy(command: list[str]) -> list[str]:
+    i = command.index("pangeoctl.local.chp")  # ValueError when the launcher is gone: this sabotage must follow
+    return [str(Path(sys.executable).parent / "configurable-http-proxy"), *command[i + 1 :]]
+
+
 SABOTAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     # Everyone GitHub signs in gets in: the organisation and team check is skipped.
     "org-check": lambda data: _github(data).update(allow_all=True),
     # The config's admins are not passed to the hub.
     "admin-list": lambda data: _github(data).update(admin_users=[]),
-    # The hub starts the Python configurable-http-proxy as published (no websocket subprotocols).
-    "upstream-proxy": lambda data: data["proxy"].update(command=[str(Path(sys.executable).parent / "configurable-http-proxy")]),
+    # The hub starts the Python configurable-http-proxy as published (no websocket subprotocols), same arguments.
+    "upstream-proxy": lambda data: data["proxy"].update(command=_published_proxy(data["proxy"]["command"])),
 }
 
 
