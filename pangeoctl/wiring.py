@@ -11,6 +11,7 @@ Pure: a function of the validated config and of where the parts are reachable (:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pangeoctl.config import Config, GitHubAuth, SharedPasswordAuth
@@ -38,9 +39,14 @@ SHARED_PASSWORD_ENV = "PANGEOCTL_SHARED_PASSWORD"
 ADMIN_PASSWORD_ENV = "PANGEOCTL_ADMIN_PASSWORD"
 GITHUB_SECRET_ENV = "GITHUB_CLIENT_SECRET"  # oauthenticator's GitHubOAuthenticator.client_secret_env
 
-# Arguments every user server starts with: no JupyterLab news or update prompts (they fetch from the
-# internet, and a research group's platform is not where to announce JupyterLab releases).
+# Arguments every user server starts with, and the JupyterLab settings it reads: no news or update prompts
+# (they fetch from the internet; JupyterLab 4.6 asks about news unless `fetchNews` is set, whatever news_url).
 SERVER_ARGS = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+LAB_SETTINGS_ARG = "--LabApp.app_settings_dir={}"  # a folder holding overrides.json
+
+# The hub's own page templates (a 403 that offers to log in as someone else), package data.
+HUB_TEMPLATES = Path(__file__).resolve().parent / "hub_templates"
 
 # Every Dask scheduler gets this much (schedulers hold the task graph, not data).
 SCHEDULER_CORES = 1
@@ -137,10 +143,10 @@ def hub_config(cfg: Config, endpoints: Endpoints) -> dict[str, dict[str, Any]]:
         }
         if endpoints.hub_url:
             github["oauth_callback_url"] = f"{endpoints.hub_url}/hub/oauth_callback"
-        url = getattr(auth, "github_url", None)
-        if url and url.rstrip("/") != "https://github.com":
-            github["github_url"] = url.rstrip("/")
-        return {"JupyterHub": {"authenticator_class": "github"}, "GitHubOAuthenticator": github}
+        url = auth.github_url.rstrip("/")
+        if url != "https://github.com":
+            github["github_url"] = url
+        return {"JupyterHub": {"authenticator_class": "github", "template_vars": {"github_url": url}}, "GitHubOAuthenticator": github}
     assert isinstance(auth, SharedPasswordAuth)
     return {
         "JupyterHub": {"authenticator_class": "shared-password"},

@@ -37,6 +37,7 @@ c.JupyterHub.hub_port = _hub["api_port"]
 c.JupyterHub.db_url = _hub["db_url"]
 c.JupyterHub.cookie_secret_file = _hub["cookie_secret_file"]
 c.JupyterHub.pid_file = _hub["pid_file"]
+c.JupyterHub.template_paths = _hub["template_paths"]
 # Servers and Dask clusters outlive a hub or gateway restart; `pangeoctl down` stops them.
 c.JupyterHub.cleanup_servers = False
 

@@ -23,6 +23,8 @@ from pangeoctl.units import format_memory, k8s_quantity
 HUB_SECRET = "pangeo-hub-auth"  # Kubernetes Secret the runner creates from the login secrets' references
 # env var the hub reads → key in that Secret
 HUB_SECRET_KEYS = {W.GITHUB_SECRET_ENV: "github-client-secret", W.SHARED_PASSWORD_ENV: "shared-password", W.ADMIN_PASSWORD_ENV: "admin-password"}
+HUB_TEMPLATES_MOUNT = "/usr/local/etc/jupyterhub/pangeoctl-templates"
+LAB_SETTINGS_MOUNT = "/etc/pangeoctl/lab"
 SINGLE_NODE = ("kind", "minikube")  # one node, no pool labels, no load balancer
 
 # Fixed code, not generated: sets the login secrets from the hub's environment (filled from HUB_SECRET).
@@ -99,7 +101,15 @@ def kubespawner_env(env: dict[str, str]) -> dict[str, str]:
 def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     single = cfg.cloud in SINGLE_NODE
     hub: dict[str, Any] = {
-        "config": {**w.hub_config, "KubeSpawner": {"args": W.SERVER_ARGS}},
+        "config": {
+            **w.hub_config,
+            "JupyterHub": {**w.hub_config["JupyterHub"], "template_paths": [HUB_TEMPLATES_MOUNT]},
+            "KubeSpawner": {"args": [*W.SERVER_ARGS, W.LAB_SETTINGS_ARG.format(LAB_SETTINGS_MOUNT)]},
+        },
+        # The same page templates as the local hub's, mounted from the package.
+        "extraFiles": {
+            f"pangeoctl-{t.stem}": {"mountPath": f"{HUB_TEMPLATES_MOUNT}/{t.name}", "stringData": t.read_text()} for t in sorted(W.HUB_TEMPLATES.glob("*.html"))
+        },
         "loadRoles": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in w.roles},
         "services": {
             # The hub registers the gateway as a service, generates its API token into the `hub` Secret, and
@@ -134,6 +144,7 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         "image": split_image(cfg.image),
         "storage": {"capacity": k8s_quantity(cfg.hub.home_storage), **({"dynamic": {"storageClass": STORAGE_CLASS}} if cfg.cloud in MANAGED_CLOUDS else {})},
         "extraEnv": kubespawner_env(w.user_env),
+        "extraFiles": {"pangeoctl-lab-settings": {"mountPath": f"{LAB_SETTINGS_MOUNT}/overrides.json", "data": W.LAB_OVERRIDES}},
         "networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}, {"port": W.TRAEFIK_TCP_PORT}]}]},
         "profileList": [_profile(cfg, p) for p in cfg.hub.profiles],
     }

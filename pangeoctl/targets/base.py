@@ -168,6 +168,7 @@ def write_files(files: dict[str, str], where: Path) -> list[Path]:
     written = []
     for name, text in files.items():
         path = where / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
         if name.endswith(".sh"):

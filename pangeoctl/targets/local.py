@@ -20,6 +20,7 @@ from pangeoctl.site import PORT_NAMES, Site, free_port, remembered_ports
 from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError
 
 DATA_FILE = "platform.json"
+LAB_DIR = "lab"  # JupyterLab settings for user servers (overrides.json)
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "local" / "jupyterhub_config.py"
 GATEWAY_CONFIG = HUB_CONFIG.with_name("dask_gateway_config.py")
 CULLER_SERVICE = "idle-culler"
@@ -104,6 +105,7 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
             "db_url": "sqlite:///" + str(st / "jupyterhub.sqlite"),
             "cookie_secret_file": str(s / "cookie_secret"),
             "pid_file": str(st / "run" / "hub.pid"),
+            "template_paths": [str(W.HUB_TEMPLATES)],
         },
         "proxy": {
             # The Python configurable-http-proxy, with websocket subprotocols passed through (Bokeh, Lab kernels).
@@ -115,7 +117,7 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
         },
         "spawner": {
             "cmd": [str(b / "jupyterhub-singleuser")],
-            "args": [*W.SERVER_ARGS, *(["--allow-root"] if lay.as_root else [])],
+            "args": [*W.SERVER_ARGS, W.LAB_SETTINGS_ARG.format(st / LAB_DIR), *(["--allow-root"] if lay.as_root else [])],
             "home_dir_template": str(st / "homes" / "{username}"),
             "environment": w.user_env,
         },
@@ -173,7 +175,8 @@ class LocalTarget:
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
         lay = layout(cfg, site)
         text = json.dumps(platform_data(cfg, lay), indent=1, sort_keys=True) + "\n"
-        return Plan(cfg, site, where or lay.state, files={DATA_FILE: text})
+        lab = json.dumps(W.LAB_OVERRIDES, indent=1) + "\n"
+        return Plan(cfg, site, where or lay.state, files={DATA_FILE: text, f"{LAB_DIR}/overrides.json": lab})
 
     def apply(self, plan: Plan, runner: Runner, echo: Echo, *, timeout: float = 120) -> Outcome:
         from pangeoctl.local import platform

@@ -85,8 +85,15 @@ def test_local_and_chart_views_agree_on_every_shared_fact(path):
 
     local_roles = {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in local["roles"] if r["name"] != "idle-culler"}
     assert local_roles == hub["hub"]["loadRoles"]
-    assert local["config"] == {k: v for k, v in hub["hub"]["config"].items() if k != "KubeSpawner"}
-    assert local["spawner"]["args"] == hub["hub"]["config"]["KubeSpawner"]["args"] == W.SERVER_ARGS
+    chart_config = {k: v for k, v in hub["hub"]["config"].items() if k != "KubeSpawner"}
+    chart_config["JupyterHub"] = {k: v for k, v in chart_config["JupyterHub"].items() if k != "template_paths"}
+    assert local["config"] == chart_config
+    assert local["spawner"]["args"][: len(W.SERVER_ARGS)] == hub["hub"]["config"]["KubeSpawner"]["args"][: len(W.SERVER_ARGS)] == W.SERVER_ARGS
+    lab = hub["singleuser"]["extraFiles"]["pangeoctl-lab-settings"]
+    assert f"--LabApp.app_settings_dir={lab['mountPath'].rsplit('/', 1)[0]}" in hub["hub"]["config"]["KubeSpawner"]["args"]
+    assert json.loads(plan_for(local_cfg, site=SITE.with_ports(PORTS)).files["lab/overrides.json"]) == lab["data"] == W.LAB_OVERRIDES
+    templates = {f["mountPath"].rsplit("/", 1)[1]: f["stringData"] for f in hub["hub"]["extraFiles"].values()}
+    assert templates == {p.name: p.read_text() for p in Path(local["hub"]["template_paths"][0]).glob("*.html")}
     culler = next(s for s in local["services"] if s["name"] == "idle-culler")["command"]
     assert f"--timeout={hub['cull']['timeout']}" in culler and f"--cull-every={hub['cull']['every']}" in culler
     assert any(a == f"--max-age={hub['cull']['maxAge']}" for a in culler) == bool(hub["cull"]["maxAge"])
