@@ -7,6 +7,7 @@ and review the diff like code.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,11 @@ def test_rendered_release_matches_the_golden_files(example, tmp_path):
     files = plan_for(cfg, tmp_path / "out", SITE.with_ports(PORTS)).rendered()
     folder = GOLDEN / example.stem
     if UPDATE:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():
-            old.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
         for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(_normalised(text).replace(str(tmp_path), "<out>"))
-    expected = {p.name: p.read_text() for p in sorted(folder.iterdir())} if folder.exists() else {}
+    expected = {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
     got = {name: _normalised(text).replace(str(tmp_path), "<out>") for name, text in files.items()}
     assert sorted(got) == sorted(expected), f"files differ — regenerate with PANGEOCTL_UPDATE_GOLDEN=1 and review {folder}"
     for name in got:
