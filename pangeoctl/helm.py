@@ -17,6 +17,7 @@ from pangeoctl.clouds.base import ClusterHandle
 from pangeoctl.config import Config, GitHubAuth
 from pangeoctl.render.values import HUB_SECRET, HUB_SECRET_KEYS
 from pangeoctl.runner import Command, Stdin, read_secret
+from pangeoctl.targets.base import Read
 
 REPOS = {"jupyterhub": "https://hub.jupyter.org/helm-chart/", "dask": "https://helm.dask.org/"}
 TIMEOUT = "20m"
@@ -103,6 +104,34 @@ def upgrade(cfg: Config, handle: ClusterHandle, values: Path) -> Command:
         ),
         why="install or upgrade JupyterHub + Dask Gateway",
     )
+
+
+STOP_TIMEOUT = "5m"
+DASK_CLUSTERS = "daskclusters.gateway.dask.org"
+
+
+def stop_workloads(cfg: Config, handle: ClusterHandle) -> list[Read | Command]:
+    """Before the release goes: stop Dask clusters and user servers and wait for them (the culler and the
+    gateway's controller go with the release, and their finalizers would otherwise hold the namespace)."""
+    k, ns = ("kubectl", *handle.kubectl()), cfg.name
+    listing = Command((*k, "get", DASK_CLUSTERS, "--namespace", ns, "--output", "name"), why="running Dask clusters", read_only=True)
+
+    def stop_clusters(out: str) -> list[Command]:
+        names = [line.strip() for line in out.splitlines() if line.strip()]
+        if not names:
+            return []
+        return [
+            Command(
+                (*k, "delete", *names, "--namespace", ns, "--wait", f"--timeout={STOP_TIMEOUT}"),
+                why=f"stop {len(names)} Dask cluster(s) and wait for their pods (at most {STOP_TIMEOUT})",
+            )
+        ]
+
+    servers = Command(
+        (*k, "delete", "pods", "--selector", "component=singleuser-server", "--namespace", ns, "--ignore-not-found", "--wait", f"--timeout={STOP_TIMEOUT}"),
+        why=f"stop user servers and wait for them (at most {STOP_TIMEOUT}; homes stay)",
+    )
+    return [Read(listing, follow=stop_clusters), servers]
 
 
 def uninstall(cfg: Config, handle: ClusterHandle, *, purge_data: bool) -> list[Command]:

@@ -128,21 +128,7 @@ class KubernetesTarget:
         self.check_ready(cfg, runner, echo)
         if not runner.dry_run:
             write_files(plan.files, plan.where)
-        for i, step in enumerate(plan.steps, 1):
-            if isinstance(step, Read):
-                res = runner.run(step.command, check=False)
-                out = res.stdout if res.returncode == 0 else ""
-                said = step.tell(out)
-                if said and step.fatal:
-                    raise TargetError(said, 2)
-                if said:
-                    echo(said)
-                for cmd in step.follow(out):
-                    echo(f"[{i}/{len(plan.steps)}] {cmd.why}")
-                    runner.run(cmd)
-                continue
-            echo(f"[{i}/{len(plan.steps)}] {step.why}")
-            runner.run(step)
+        run_steps(plan.steps, runner, echo)
         if runner.dry_run:
             return Outcome(None, "planned")
         url = self.status(cfg, plan.site, runner)["url"]
@@ -187,9 +173,9 @@ class KubernetesTarget:
     def forget_home(self, cfg: Config, site: Site, user: str) -> None:
         """Homes on a cluster are volumes the hub deletes with the user."""
 
-    def down_commands(self, cfg: Config, site: Site, *, purge: bool, delete_cluster: bool) -> list[Any]:
+    def down_steps(self, cfg: Config, site: Site, *, purge: bool, delete_cluster: bool) -> list[Step]:
         handle = self.handle(cfg, site)
-        cmds = helm.uninstall(cfg, handle, purge_data=purge)
+        cmds: list[Step] = [*helm.stop_workloads(cfg, handle), *helm.uninstall(cfg, handle, purge_data=purge)]
         if delete_cluster:
             if not self.cloud.owns_cluster:
                 raise TargetError(f"cloud {cfg.cloud!r} never deletes the cluster it was given — remove --delete-cluster", 2)
@@ -201,18 +187,37 @@ class KubernetesTarget:
         return self.cloud.destroys_data(cfg) if delete_cluster and self.cloud.owns_cluster else None
 
     def down(self, cfg: Config, site: Site, runner: Runner, echo: Echo, *, purge: bool, delete_cluster: bool) -> list[str]:
-        cmds = self.down_commands(cfg, site, purge=purge, delete_cluster=delete_cluster)
-        missing = [t for t in {c.argv[0] for c in cmds} if runner.which(t) is None]
-        if missing and not runner.dry_run:
-            raise MissingTool(sorted(missing)[0], install_hint(sorted(missing)[0]))
-        for i, cmd in enumerate(cmds, 1):
-            echo(f"[{i}/{len(cmds)}] {cmd.why}")
-            runner.run(cmd)
+        steps = self.down_steps(cfg, site, purge=purge, delete_cluster=delete_cluster)
+        tools = {(s.command if isinstance(s, Read) else s).argv[0] for s in steps}
+        missing = sorted(t for t in tools if runner.which(t) is None)
+        if missing and not runner.dry_run:  # a dry run needs no tool: it only shows the commands
+            raise MissingTool(missing[0], install_hint(missing[0]))
+        run_steps(steps, runner, echo)
         return []
 
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
         """Billable resources still tagged for this deployment, each with its monthly price where known."""
         return [x.line() for x in find_leftovers(self.cloud, cfg, runner)]
+
+
+def run_steps(steps: list[Step], runner: Runner, echo: Echo) -> None:
+    """Run ``steps`` in order; the first failing command stops the rest. A Read's output decides what it says
+    and which commands follow (a fatal message stops everything, exit 2)."""
+    for i, step in enumerate(steps, 1):
+        if isinstance(step, Read):
+            res = runner.run(step.command, check=False)
+            out = res.stdout if res.returncode == 0 else ""
+            said = step.tell(out)
+            if said and step.fatal:
+                raise TargetError(said, 2)
+            if said:
+                echo(said)
+            for cmd in step.follow(out):
+                echo(f"[{i}/{len(steps)}] {cmd.why}")
+                runner.run(cmd)
+            continue
+        echo(f"[{i}/{len(steps)}] {step.why}")
+        runner.run(step)
 
 
 def _reads(cmd: Command) -> Command:

@@ -297,18 +297,32 @@ def test_dry_run_prints_and_runs_nothing(tmp_path):
         ("minikube.happy.yaml", "minikube delete --profile dev"),
     ],
 )
-def test_down_uninstalls_first_then_deletes(name, delete_cmd):
+def test_down_stops_workloads_then_uninstalls_then_deletes(name, delete_cmd):
     cfg = C.load(CONFIGS / name)
     r = RecordingRunner()
     down(cfg, r, delete_cluster=False, purge_data=False)
-    assert [a[:2] for a in r.argvs] == [["helm", "uninstall"]]
-    r = RecordingRunner()
+    heads = [a[:2] if a[0] == "helm" else [a[0], a[a.index("get") if "get" in a else a.index("delete")]] for a in r.argvs]
+    assert heads == [["kubectl", "get"], ["kubectl", "delete"], ["helm", "uninstall"]]  # no clusters listed: none to stop
+    r = RecordingRunner(outputs={("get", "daskclusters.gateway.dask.org"): "daskcluster.gateway.dask.org/a1\ndaskcluster.gateway.dask.org/b2\n"})
     down(cfg, r, delete_cluster=True, purge_data=True)
     got = [shlex.join(a) for a in r.argvs]
-    assert got[0].startswith(f"helm uninstall {cfg.name} --namespace {cfg.name}")
-    assert got[1].startswith("kubectl --kubeconfig /state/kubeconfig delete persistentvolumeclaims --all")
-    assert got[2].startswith("kubectl --kubeconfig /state/kubeconfig delete namespace")
-    assert got[3] == delete_cmd
+    ns = f"--namespace {cfg.name}"
+    assert got[0].endswith(f"get daskclusters.gateway.dask.org {ns} --output name")
+    # Dask clusters, then user servers, stopped and waited for (with a limit) before the release goes.
+    assert got[1].endswith(f"delete daskcluster.gateway.dask.org/a1 daskcluster.gateway.dask.org/b2 {ns} --wait --timeout=5m")
+    assert got[2].endswith(f"delete pods --selector component=singleuser-server {ns} --ignore-not-found --wait --timeout=5m")
+    assert got[3].startswith(f"helm uninstall {cfg.name} {ns}")
+    assert got[4].startswith("kubectl --kubeconfig /state/kubeconfig delete persistentvolumeclaims --all")
+    assert got[5].startswith("kubectl --kubeconfig /state/kubeconfig delete namespace")
+    assert got[6] == delete_cmd
+
+
+def test_down_dry_run_needs_no_tool(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm, no kubectl, no cloud CLI
+    printed: list[str] = []
+    down(C.load(CONFIGS / "gcp.happy.yaml"), DryRunRunner(printed.append), delete_cluster=True, purge_data=False)
+    assert any(line.startswith("helm uninstall geo-lab") for line in printed)
+    assert printed[-1].startswith("gcloud container clusters delete geo-lab")
 
 
 def test_existing_never_deletes_the_cluster():
