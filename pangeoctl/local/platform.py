@@ -114,6 +114,7 @@ def _write_atomic(path: Path, text: str) -> None:
     """Write beside, then rename: a full disk leaves the old file whole, never a truncated one."""
     tmp = path.with_name(path.name + ".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text)
         os.replace(tmp, path)
     except OSError:
