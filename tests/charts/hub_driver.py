@@ -33,10 +33,19 @@ def redirect_paths(root: str) -> None:
             return root + path
         return path
 
-    real_open, real_exists, real_isdir, real_glob = builtins.open, os.path.exists, os.path.isdir, glob.glob
+    real_open, real_exists, real_isdir, real_isfile, real_mtime, real_glob = (
+        builtins.open,
+        os.path.exists,
+        os.path.isdir,
+        os.path.isfile,
+        os.path.getmtime,
+        glob.glob,
+    )
     builtins.open = lambda file, *a, **k: real_open(remap(file), *a, **k)
     os.path.exists = lambda p: real_exists(remap(p))
     os.path.isdir = lambda p: real_isdir(remap(p))
+    os.path.isfile = lambda p: real_isfile(remap(p))
+    os.path.getmtime = lambda p: real_mtime(remap(p))
     glob.glob = lambda p, *a, **k: real_glob(remap(p), *a, **k)
 
 
@@ -93,6 +102,18 @@ def main(root: str, env_file: str, out_file: str) -> None:
         }
         out["services"] = {name: {"url": s.url, "has_token": bool(s.api_token)} for name, s in app._service_map.items()}
         out["roles"] = {r["name"]: r.get("scopes", []) for r in app.load_roles}
+        # Which file the hub's Jinja environment serves for each page our template_paths override.
+        out["templates"] = {}
+        for base in app.template_paths:
+            if base.startswith(PREFIX):
+                found = os.path.isdir(base)
+                names = sorted(os.listdir(root + base)) if found else []
+                out["templates"][base] = {"exists": found, "files": names}
+                for name in names:
+                    try:
+                        out["templates"][base][name] = app.tornado_settings["jinja2_env_sync"].get_template(name).filename
+                    except Exception as e:
+                        out["templates"][base][name] = f"error: {e!r}"
         from jupyterhub import orm
 
         for i, profile in enumerate(app.config.KubeSpawner.get("profile_list") or [{"display_name": "default"}]):

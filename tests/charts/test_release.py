@@ -531,3 +531,15 @@ def test_users_and_their_servers_may_use_the_gateway(release: Release, hub_of) -
     assert env.get("DASK_GATEWAY__AUTH__TYPE") == "jupyterhub", f"user pods authenticate to the gateway with {env.get('DASK_GATEWAY__AUTH__TYPE')!r}"
     for role in ("user", "server"):
         assert "access:services!service=dask-gateway" in hub["roles"].get(role, []), f"role {role}: scopes {hub['roles'].get(role)}"
+
+
+def test_hub_serves_our_page_templates(release: Release, hub_of) -> None:
+    """Every template_paths directory under the hub's config dir is mounted, and its pages are the ones served."""
+    hub = hub_of(release)
+    assert hub["error"] is None, "the hub configuration does not execute"
+    for base, found in (hub.get("templates") or {}).items():
+        assert found["exists"], f"{release.example}: hub template_paths {base} is not mounted in the hub pod"
+        for name in found["files"]:
+            served = found[name]
+            assert not served.startswith("error:"), f"{release.example}: the hub cannot load {base}/{name}: {served}"
+            assert served.endswith(f"{base}/{name}"), f"{release.example}: the hub serves {name} from {served}, not from {base}"
