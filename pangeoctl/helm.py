@@ -83,8 +83,10 @@ def prepare(cfg: Config, handle: ClusterHandle, secrets: Path) -> list[Command]:
     return cmds
 
 
-def upgrade(cfg: Config, handle: ClusterHandle, values: Path) -> Command:
-    """Install or upgrade the release; rerunning it changes only what changed."""
+def upgrade(cfg: Config, handle: ClusterHandle, values: Path, *, address: str = "") -> Command:
+    """Install or upgrade the release; rerunning it changes only what changed. ``address``: the static IP
+    reserved for the hub, given to the proxy's load balancer (so a reinstall keeps the DNS record right)."""
+    pinned = ("--set", f"jupyterhub.proxy.service.loadBalancerIP={address}") if address else ()
     return Command(
         (
             "helm",
@@ -97,6 +99,7 @@ def upgrade(cfg: Config, handle: ClusterHandle, values: Path) -> Command:
             *handle.helm(),
             "--values",
             str(values),
+            *pinned,
             "--atomic",
             "--wait",
             "--timeout",

@@ -15,7 +15,7 @@ from typing import Any
 
 from pangeoctl import gateway_extra
 from pangeoctl import wiring as W
-from pangeoctl.clouds.base import STORAGE_CLASS, address_name
+from pangeoctl.clouds.base import STORAGE_CLASS
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
 from pangeoctl.render.placement import pod_rules
 from pangeoctl.units import format_memory, k8s_quantity
@@ -80,16 +80,13 @@ def render_values(cfg: Config) -> dict[str, Any]:
 
 
 def _load_balancer(cfg: Config) -> dict[str, Any]:
-    """The proxy's load balancer tagged for this platform (so `down --verify` finds it), and on Azure given the
-    address `up` reserved for the hub's DNS record."""
+    """The proxy's load balancer tagged for this platform, so `down --verify` finds it. (The address `up`
+    reserves for the hub is given at install time: `helm.upgrade(address=…)`.)"""
     tag = f"pangeoctl={cfg.name}"
     if cfg.cloud == "aws":
         return {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": tag}}
     if cfg.cloud == "azure":
-        notes = {"service.beta.kubernetes.io/azure-pip-tags": tag}
-        if cfg.hub.domain:
-            notes["service.beta.kubernetes.io/azure-pip-name"] = address_name(cfg)
-        return {"annotations": notes}
+        return {"annotations": {"service.beta.kubernetes.io/azure-pip-tags": tag}}
     return {}
 
 

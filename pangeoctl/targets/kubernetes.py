@@ -60,7 +60,7 @@ class KubernetesTarget:
     def plan(self, cfg: Config, site: Site, where: Path | None = None) -> Plan:
         from pangeoctl.budgets import budget_commands, gcp_budget_listing, gcp_budget_update
 
-        out = where or self.state(cfg, site)
+        out = out_dir = where or self.state(cfg, site)
         cloud = self.cloud
         spec_name, spec = cloud.spec(cfg)
         spec_path = out / spec_name
@@ -90,16 +90,28 @@ class KubernetesTarget:
                     follow=lambda out: [cmd for c in changes(out) for cmd in c.commands],
                 )
             )
-        steps += [*cloud.create(cfg, spec_path, handle), *cloud.reserve_address(cfg), *cloud.credentials(cfg, handle)]
+        reserve = cloud.reserve_address(cfg)
+        steps += [*cloud.create(cfg, spec_path, handle), *reserve, *cloud.credentials(cfg, handle)]
         steps += [
             *helm.prepare(cfg, handle, self.state(cfg, site) / "secrets"),
             # Before upgrading a running release, show what changes in its values (nothing on a first install).
             Read(_reads(helm.get_values(cfg, handle)), tell=lambda stdout: _values_change(stdout, values)),
-            helm.upgrade(cfg, handle, out / VALUES),
         ]
-        address = cloud.address_probe(cfg, handle)
-        if address is not None and cfg.hub.domain:
-            steps.append(Read(_reads(address), tell=lambda out: _dns_line(cfg, out)))
+        address = cloud.address_probe(cfg, handle) if cfg.hub.domain else None
+        if address is not None and reserve:
+            # A reserved IP (GCP, Azure) is known before the release: its DNS record can be made while helm
+            # works, and the proxy's load balancer takes exactly that address, install after install.
+            steps.append(
+                Read(
+                    _reads(address),
+                    tell=lambda out: _dns_line(cfg, out),
+                    follow=lambda out: [helm.upgrade(cfg, handle, out_dir / VALUES, address=out.strip())],
+                )
+            )
+        else:
+            steps.append(helm.upgrade(cfg, handle, out / VALUES))
+            if address is not None:  # a load balancer's name (AWS) exists only once the release made it
+                steps.append(Read(_reads(address), tell=lambda out: _dns_line(cfg, out)))
         steps += budget_commands(cfg, site.today)
         listing = gcp_budget_listing(cfg)
         if listing is not None:

@@ -365,7 +365,21 @@ def test_upgrading_a_running_release_shows_the_values_diff():
     diff = next(s for s in said if s.startswith("changes to the running release"))
     assert "-    timeout: 7200" in diff and "+    timeout: 3600" in diff
     heads = [a[:3] for a in r.argvs]
-    assert heads.index(["helm", "get", "values"]) + 1 == heads.index(["helm", "upgrade", "--install"])
+    # Read just before the upgrade: only the reserved address is asked for in between.
+    assert heads.index(["helm", "get", "values"]) + 2 == heads.index(["helm", "upgrade", "--install"])
+    assert heads[heads.index(["helm", "upgrade", "--install"]) - 1] == ["gcloud", "compute", "addresses"]
+
+
+@pytest.mark.parametrize("name", ["gcp.happy.yaml", "azure.happy.yaml"])
+def test_the_reserved_address_is_given_to_the_load_balancer(name):
+    """A reinstall keeps the hub's address: the IP `up` reserved goes to proxy-public, and the DNS record is told."""
+    r = RecordingRunner(outputs={("addresses", "describe"): "34.1.2.3\n", ("public-ip", "show"): "34.1.2.3\n"})
+    said: list[str] = []
+    cfg = C.load(CONFIGS / name)
+    up(cfg, r, said.append)
+    install = next(a for a in r.argvs if a[:3] == ["helm", "upgrade", "--install"])
+    assert install[install.index("--set") + 1] == "jupyterhub.proxy.service.loadBalancerIP=34.1.2.3"
+    assert any(s.endswith(f"{cfg.hub.domain}. A 34.1.2.3") for s in said)
 
 
 def test_check_reads_its_service_token_from_the_hub_secret():

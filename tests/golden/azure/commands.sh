@@ -36,7 +36,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig get namespace geo-
 kubectl --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig apply --namespace geo-lab -f -  # stdin: Secret pangeo-hub-auth (github-client-secret from $GITHUB_CLIENT_SECRET)
 # current release values
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --output json
-# install or upgrade JupyterHub + Dask Gateway
-helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
 # the hub's reserved IP address
 az network public-ip show --subscription 00000000-0000-0000-0000-000000000000 --resource-group MC_geo-lab_geo-lab_westeurope --name geo-lab-hub --query ipAddress --output tsv

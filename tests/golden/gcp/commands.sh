@@ -36,7 +36,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig get namespace geo-la
 kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply --namespace geo-lab -f -  # stdin: Secret pangeo-hub-auth (github-client-secret from $GITHUB_CLIENT_SECRET)
 # current release values
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --output json
-# install or upgrade JupyterHub + Dask Gateway
-helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
 # the hub's reserved IP address
 gcloud compute addresses describe geo-lab-hub --project geo-lab-123 --region us-west1 --format 'value(address)'
