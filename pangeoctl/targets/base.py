@@ -35,6 +35,7 @@ class Read:
     tell: Callable[[str], str | None] = lambda out: None
     follow: Callable[[str], list[Command]] = lambda out: []
     fatal: bool = False
+    shown: tuple[Command, ...] = ()  # what ``follow`` runs, as commands.sh shows it (the output as a placeholder)
 
 
 Step = Command | Read
@@ -53,7 +54,7 @@ class Plan:
 
     @property
     def commands(self) -> list[Command]:
-        return [s.command if isinstance(s, Read) else s for s in self.steps]
+        return [c for s in self.steps for c in ((s.command, *s.shown) if isinstance(s, Read) else (s,))]
 
     def script(self) -> str:
         lines = [

@@ -106,6 +106,7 @@ class KubernetesTarget:
                     _reads(address),
                     tell=lambda out: _dns_line(cfg, out),
                     follow=lambda out: [helm.upgrade(cfg, handle, out_dir / VALUES, address=out.strip())],
+                    shown=(dataclasses.replace(helm.upgrade(cfg, handle, out_dir / VALUES, address="RESERVED_IP"), why=_PINNED_WHY),),
                 )
             )
         else:
@@ -210,6 +211,9 @@ class KubernetesTarget:
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
         """Billable resources still tagged for this deployment, each with its monthly price where known."""
         return [x.line() for x in find_leftovers(self.cloud, cfg, runner)]
+
+
+_PINNED_WHY = "install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints"
 
 
 def run_steps(steps: list[Step], runner: Runner, echo: Echo) -> None:

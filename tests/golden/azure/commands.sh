@@ -38,3 +38,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig apply --namespace 
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --output json
 # the hub's reserved IP address
 az network public-ip show --subscription 00000000-0000-0000-0000-000000000000 --resource-group MC_geo-lab_geo-lab_westeurope --name geo-lab-hub --query ipAddress --output tsv
+# install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints
+helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/azure/kubeconfig --values <out>/out/values.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP --atomic --wait --timeout 20m

@@ -38,3 +38,5 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply --namespace ge
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --output json
 # the hub's reserved IP address
 gcloud compute addresses describe geo-lab-hub --project geo-lab-123 --region us-west1 --format 'value(address)'
+# install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints
+helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP --atomic --wait --timeout 20m
