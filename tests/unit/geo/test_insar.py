@@ -19,8 +19,7 @@ def test_pair_counts_match_the_formulas(n):
     dates = np.arange(n) * 12
     assert len(insar.pair_network(dates, "all")) == n * (n - 1) // 2
     assert len(insar.pair_network(dates, "sequential", num_connections=2)) == 2 * n - 3
-    if n >= 3:
-        assert len(insar.pair_network(dates, "sequential", num_connections=3)) == 3 * n - 6
+    assert len(insar.pair_network(dates, "sequential", num_connections=3)) == 3 * n - 6
     for method in ("all", "sequential"):
         pairs = insar.pair_network(dates, method)  # type: ignore[arg-type]
         assert pairs == sorted(set(pairs)) and all(i < j for i, j in pairs)
