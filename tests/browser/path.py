@@ -144,10 +144,10 @@ def dashboard_workers(page: Any, *, expect: int, timeout: float = 60_000) -> set
     return set(page.evaluate(f"{_ROWS_JS}()"))
 
 
-def check_dashboard(page: Any, hub: str, cluster: str) -> None:
-    """The cluster's dashboard, reached through the hub's address, rendered its plots."""
+def check_dashboard(page: Any, hub: str, cluster: str, *, timeout: float = 60_000) -> None:
+    """The cluster's dashboard, reached through the hub's address, rendered its plots (within ``timeout`` ms)."""
     assert page.url.startswith(hub) and f"/services/dask-gateway/clusters/{cluster}/status" in page.url, page.url
-    figures = bokeh_figures(page, at_least=5)
+    figures = bokeh_figures(page, at_least=5, timeout=timeout)
     assert figures >= 5, f"the dashboard at {page.url} rendered {figures} Bokeh figures (blank: no page, or its websocket failed)"
 
 
