@@ -52,7 +52,9 @@ def init_text(
     if missing:
         flags = " ".join(f"--{m.replace('_', '-')} …" for m in missing)
         raise InitError(f"--cloud {cloud} needs {flags}")
-    github = cloud not in _SMALL or bool(github_orgs)
+    # GitHub login when asked for; otherwise only on clouds people reach over the internet (local, kind and
+    # minikube start with the shared password `up` generates).
+    github = bool(github_orgs) or cloud not in (*_SMALL, "local")
     if github and cloud != "local" and not domain:
         raise InitError(f"--cloud {cloud} with GitHub login needs --domain (GitHub calls the hub back at https://DOMAIN/hub/oauth_callback)")
     out = [

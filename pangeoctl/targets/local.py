@@ -185,6 +185,7 @@ class LocalTarget:
         if runner.dry_run:
             echo(f"# would write {lay.data_file} and start JupyterHub (+ proxy, Dask Gateway, idle culler) on {lay.url}")
             return Outcome(lay.url, "planned")
+        _check_references(plan.cfg)
         try:
             result = platform.up(lay, plan.files, needs=_generated_secrets(plan.cfg), echo=echo, timeout=timeout)
         except platform.LocalError as e:
@@ -236,6 +237,17 @@ class LocalTarget:
 
         lay = layout(cfg, site)
         return [f"port {p} on {lay.host} still answers" for p in platform.listening_ports(lay)]
+
+
+def _check_references(cfg: Config) -> None:
+    """Every secret the config references resolves — before anything starts (the hub would otherwise die at
+    start with a KeyError); raises LookupError naming the reference, never the value."""
+    from pangeoctl.runner import read_secret
+
+    auth = cfg.hub.auth
+    ref = auth.client_secret if isinstance(auth, GitHubAuth) else auth.password
+    if ref is not None:
+        read_secret(ref.env, ref.file)
 
 
 def _generated_secrets(cfg: Config) -> list[str]:

@@ -227,3 +227,28 @@ def test_render_into_a_place_it_cannot_write_says_so(tmp_path):
     assert r.exit_code == 2
     assert r.output.strip() == f"cannot write into {blocker}: File exists — choose another directory with -o"
     assert blocker.read_text() == "a file, not a directory"
+
+
+def test_up_without_a_config_writes_local_defaults_with_the_shared_password(tmp_path):
+    """README's first command: no pangeo.yaml yet — the one `up` writes must start without any secret to set."""
+    from pangeoctl.templates import starter
+
+    text = starter(None)
+    assert text is not None and starter("gcp") is None
+    cfg = C.load("pangeo.yaml", text=text)
+    assert cfg.cloud == "local" and cfg.hub.auth.type == "shared-password"
+    r = run("init", "--cloud", "local", "-o", str(tmp_path / "p.yaml"))
+    assert r.exit_code == 0 and C.load(tmp_path / "p.yaml").hub.auth.type == "shared-password"
+
+
+def test_local_up_with_an_unset_secret_stops_before_starting(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_CLIENT_SECRET")
+    f = tmp_path / "p.yaml"
+    f.write_text(
+        f"name: lab\nlocal: {{state_dir: {tmp_path / 'state'}, port: 0}}\n"
+        "hub:\n  auth: {type: github, client_id: a, client_secret: {env: GITHUB_CLIENT_SECRET}, allowed_users: [a]}\n"
+    )
+    r = run("up", "-c", str(f))
+    assert r.exit_code == 2
+    assert r.output.strip() == "stopped before changing anything: environment variable GITHUB_CLIENT_SECRET is not set — export it before running pangeoctl"
+    assert not (tmp_path / "state").exists()
