@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -73,17 +74,24 @@ def write_config(tmp: Path, **limits) -> Path:
     return cfg
 
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    tmp = tmp_path_factory.mktemp("platform")
+@contextlib.contextmanager
+def running(tmp: Path) -> Iterator[Platform]:
+    """A platform of its own in ``tmp``, started with `pangeoctl up` and stopped with `down` whatever happens."""
     cfg = write_config(tmp)
     r = cli("up", "-c", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
     state = tmp / "state"
     url = r.stdout.split(": ", 1)[1].split()[0]
-    p = Platform(cfg, state, url, (state / "secrets" / "admin_token").read_text().strip())
-    yield p
-    cli("down", "-c", str(cfg))
+    try:
+        yield Platform(cfg, state, url, (state / "secrets" / "admin_token").read_text().strip())
+    finally:
+        cli("down", "-c", str(cfg))
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running(tmp_path_factory.mktemp("platform")) as p:
+        yield p
 
 
 def wait_for(pred, timeout: float = 60, every: float = 0.25, what: str = "condition"):

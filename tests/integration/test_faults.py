@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.integration.conftest import Platform, cli, wait_for, write_config
+from tests.integration.conftest import Platform, cli, running, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -90,20 +90,12 @@ def _server_pid(p: Platform, user: str) -> int:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("faults")
-    cfg = write_config(tmp)
-    r = cli("up", "-c", str(cfg))
-    assert r.returncode == 0, r.stdout + r.stderr
-    state = tmp / "state"
-    p = Platform(cfg, state, r.stdout.split(": ", 1)[1].split()[0], (state / "secrets" / "admin_token").read_text().strip())
-    try:
+    with running(tmp_path_factory.mktemp("faults")) as p:
         assert p.api("POST", "/users", {"usernames": ["alice"]})[0] == 201
         assert p.api("POST", "/users/alice/server")[0] in (201, 202)
         wait_for(lambda: p.api("GET", "/users/alice")[1]["servers"].get("", {}).get("ready"), 60, what="alice's server")  # type: ignore[index]
         token = p.user_token("alice")
         yield Live(p, token, _server_pid(p, "alice"), _new_cluster(p, token))
-    finally:
-        cli("down", "-c", str(cfg))
 
 
 def _status(p: Platform) -> tuple[int, dict]:
