@@ -48,9 +48,18 @@ def _handler_class() -> type:
     return SubprotocolProxyHandler
 
 
+# tornado's HTTP client passes on 10 requests at once by default: under load (8 users starting clusters) the
+# hub's own traffic queued behind the gateway's long waits. The Node proxy has no such limit.
+MAX_CLIENTS = 1000
+
+
 def install() -> None:
-    """Make the proxy app (built in ``configproxy.PythonProxy.__init__``) route through the fixed handler."""
+    """Make the proxy app (built in ``configproxy.PythonProxy.__init__``) route through the fixed handler,
+    with a client that passes on up to :data:`MAX_CLIENTS` requests at once."""
     from configurable_http_proxy import configproxy
+    from tornado.httpclient import AsyncHTTPClient
+
+    AsyncHTTPClient.configure(None, max_clients=MAX_CLIENTS)
 
     if not getattr(configproxy.ProxyHandler, "_pangeoctl", False):
         cls = _handler_class()

@@ -128,3 +128,24 @@ def test_no_subprotocol_asked_none_answered():
     handler.ws_client.protocol.selected_subprotocol = "bokeh"
     assert handler.select_subprotocol(["other"]) is None  # never answer a name the browser did not offer
     assert handler.select_subprotocol(["bokeh", "x"]) == "bokeh"
+
+
+def test_the_proxy_passes_on_many_requests_at_once():
+    """tornado's client passes on 10 requests at a time by default (under load the hub's requests queued
+    behind the gateway's long waits); the launcher raises it."""
+    import asyncio
+
+    from tornado.httpclient import AsyncHTTPClient
+
+    from pangeoctl.local import chp
+
+    async def client() -> AsyncHTTPClient:
+        return AsyncHTTPClient(force_instance=True)
+
+    saved = AsyncHTTPClient._save_configuration()  # type: ignore[attr-defined]
+    try:
+        assert asyncio.run(client()).max_clients == 10  # type: ignore[attr-defined]
+        chp.install()
+        assert asyncio.run(client()).max_clients == chp.MAX_CLIENTS  # type: ignore[attr-defined]
+    finally:
+        AsyncHTTPClient._restore_configuration(saved)  # type: ignore[attr-defined]
