@@ -32,8 +32,6 @@ c.UnsafeLocalBackend.db_url = G["db_url"]
 c.UnsafeLocalBackend.stop_clusters_on_shutdown = False
 c.UnsafeLocalBackend.clusters_directory = G["clusters_directory"]
 c.UnsafeLocalBackend.inherited_environment = G["inherited_environment"]
-# A scheduler that died frees its user's cluster slot within 10–15 s, not 30–45 s.
-c.UnsafeLocalBackend.cluster_heartbeat_period = 5
 # The venv's `dask` by its full path, workers bound to the platform's host (LocalClusterConfig wins over
 # the ClusterConfig commands configure() sets below).
 c.LocalClusterConfig.scheduler_cmd = G["scheduler_cmd"]
