@@ -14,19 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 import traceback
 
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+from driver_log import Collect  # beside this script, which runs as a file (not in a package)
 
 
 def _argv(args: list[str], root: str) -> list[str]:

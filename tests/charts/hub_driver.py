@@ -22,6 +22,8 @@ import os
 import sys
 import traceback
 
+from driver_log import Collect  # beside this script, which runs as a file (not in a package)
+
 PREFIX = "/usr/local/etc/jupyterhub"
 
 
@@ -47,15 +49,6 @@ def redirect_paths(root: str) -> None:
     os.path.isfile = lambda p: real_isfile(remap(p))
     os.path.getmtime = lambda p: real_mtime(remap(p))
     glob.glob = lambda p, *a, **k: real_glob(remap(p), *a, **k)
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
 
 
 def main(root: str, env_file: str, out_file: str) -> None:
