@@ -105,7 +105,6 @@ class Wiring:
     user_env: dict[str, str]  # what a user's server needs to reach the gateway
     cull: Cull
     dask: dict[str, Any]  # read by pangeoctl/gateway_extra.py in both worlds
-    admin_password: bool  # the hub needs an admin password (shared-password login with admins)
     secrets_env: dict[str, str] = field(default_factory=dict)  # env var → what it holds (for the hub)
 
 
@@ -202,14 +201,12 @@ def wiring(cfg: Config, endpoints: Endpoints, *, containers: bool) -> Wiring:
     """
     auth = cfg.hub.auth
     secrets_env: dict[str, str] = {}
-    admin_password = False
     if isinstance(auth, GitHubAuth):
         secrets_env[GITHUB_SECRET_ENV] = "the GitHub OAuth client secret"
     else:
         secrets_env[SHARED_PASSWORD_ENV] = "the shared password"
         # JupyterHub ≥ 5.3's shared-password login lets admins in only with their own admin password.
-        admin_password = bool(auth.admins)
-        if admin_password:
+        if auth.admins:
             secrets_env[ADMIN_PASSWORD_ENV] = "the admins' password"
     timeout = int(cfg.hub.cull_idle)
     return Wiring(
@@ -219,6 +216,5 @@ def wiring(cfg: Config, endpoints: Endpoints, *, containers: bool) -> Wiring:
         user_env=user_env(endpoints, worker_image=containers),
         cull=Cull(timeout=timeout, every=min(600, max(60, timeout // 6)), max_age=int(cfg.hub.max_age)),
         dask=dask_data(cfg, images=containers),
-        admin_password=admin_password,
         secrets_env=secrets_env,
     )

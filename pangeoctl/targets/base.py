@@ -141,6 +141,21 @@ class TargetError(Exception):
         self.code = code
 
 
+def login_lines(cfg: Config, secrets: Path) -> list[str]:
+    """How people log in, and where the generated passwords are kept (``secrets``: the deployment's folder)."""
+    from pangeoctl.config import GitHubAuth
+
+    auth = cfg.hub.auth
+    if isinstance(auth, GitHubAuth):
+        return [f"log in with GitHub ({auth.github_url})"]
+    who = "any user name" if auth.allow_all else f"one of {', '.join(auth.users)}"
+    where = auth.password.describe() if auth.password else f"the file {secrets / 'password'}"
+    lines = [f"log in as {who}; the password is in {where}"]
+    if auth.admins:
+        lines.append(f"admins ({', '.join(auth.admins)}) log in with the admin password in the file {secrets / 'admin_password'}")
+    return lines
+
+
 def dump_yaml(data: Any) -> str:
     """YAML people can review: block style, no anchors, multi-line strings as ``|`` blocks."""
     from ruamel.yaml import YAML

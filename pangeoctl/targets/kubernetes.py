@@ -21,7 +21,7 @@ from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
 from pangeoctl.runner import Command, MissingTool, Runner, install_hint, read_secret
 from pangeoctl.site import Site
-from pangeoctl.targets.base import Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, write_files
+from pangeoctl.targets.base import Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, login_lines, write_files
 
 VALUES = "values.yaml"
 
@@ -154,12 +154,7 @@ class KubernetesTarget:
             )
         if cfg.hub.domain:
             lines.append(f"point DNS for {cfg.hub.domain} at the proxy-public service's address; HTTPS certificates follow once it resolves")
-        if not isinstance(cfg.hub.auth, GitHubAuth):
-            secrets = self.state(cfg, plan.site) / "secrets"
-            where = cfg.hub.auth.password.describe() if cfg.hub.auth.password else f"the file {secrets / 'password'}"
-            lines.append(f"log in with the shared password in {where}")
-            if cfg.hub.auth.admins:
-                lines.append(f"admins ({', '.join(cfg.hub.auth.admins)}) log in with the admin password in the file {secrets / 'admin_password'}")
+        lines += login_lines(cfg, self.state(cfg, plan.site) / "secrets")
         return Outcome(url, "applied", lines)
 
     def status(self, cfg: Config, site: Site, runner: Runner) -> dict[str, Any]:

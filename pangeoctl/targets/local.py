@@ -17,7 +17,7 @@ from pangeoctl import wiring as W
 from pangeoctl.config import Config, GitHubAuth, Problem, SharedPasswordAuth
 from pangeoctl.runner import Runner
 from pangeoctl.site import PORT_NAMES, Site, free_port, remembered_ports
-from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError
+from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError, login_lines
 
 DATA_FILE = "platform.json"
 LAB_DIR = "lab"  # JupyterLab settings for user servers (overrides.json)
@@ -190,7 +190,7 @@ class LocalTarget:
             result = platform.up(lay, plan.files, needs=_generated_secrets(plan.cfg), echo=echo, timeout=timeout)
         except platform.LocalError as e:
             raise TargetError(str(e)) from None
-        return Outcome(lay.url, result, [*_login_lines(plan.cfg, lay), f"state, logs and homes: {lay.state}   stop with: pangeoctl down"])
+        return Outcome(lay.url, result, [*login_lines(plan.cfg, lay.secrets), f"state, logs and homes: {lay.state}   stop with: pangeoctl down"])
 
     def status(self, cfg: Config, site: Site, runner: Runner) -> dict[str, Any]:
         from pangeoctl.local import platform
@@ -260,15 +260,3 @@ def _generated_secrets(cfg: Config) -> list[str]:
         if auth.admins:
             out.append("admin_password")
     return out
-
-
-def _login_lines(cfg: Config, lay: LocalLayout) -> list[str]:
-    auth = cfg.hub.auth
-    if isinstance(auth, GitHubAuth):
-        return [f"log in with GitHub ({auth.github_url if hasattr(auth, 'github_url') else 'github.com'})"]
-    who = "any user name" if auth.allow_all else f"one of {', '.join(auth.users)}"
-    where = auth.password.describe() if auth.password else f"the file {lay.secrets / 'password'}"
-    lines = [f"log in as {who}; the password is in {where}"]
-    if auth.admins:
-        lines.append(f"admins ({', '.join(auth.admins)}) log in with the admin password in the file {lay.secrets / 'admin_password'}")
-    return lines
