@@ -12,7 +12,9 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +142,20 @@ class Runner(Protocol):
 
     def which(self, tool: str) -> str | None: ...
 
+    def resolve(self, host: str) -> frozenset[str]:
+        """The addresses ``host`` resolves to now (empty: it does not resolve)."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+def resolve(host: str) -> frozenset[str]:
+    """What the system resolver answers for ``host`` (IPv4 and IPv6), or nothing."""
+    try:
+        return frozenset(str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
+    except (OSError, UnicodeError):
+        return frozenset()
+
 
 class RealRunner:
     dry_run = False
@@ -149,6 +165,12 @@ class RealRunner:
 
     def which(self, tool: str) -> str | None:
         return shutil.which(tool)
+
+    def resolve(self, host: str) -> frozenset[str]:
+        return resolve(host)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def _probe(self, cmd: Command) -> bool:
         assert cmd.unless is not None
@@ -194,6 +216,12 @@ class DryRunRunner:
     def which(self, tool: str) -> str | None:
         return shutil.which(tool)
 
+    def resolve(self, host: str) -> frozenset[str]:
+        return resolve(host)  # a lookup changes nothing, like a listing
+
+    def sleep(self, seconds: float) -> None:
+        """A dry run never waits."""
+
     def run(self, cmd: Command, *, check: bool = True) -> Result:
         if cmd.read_only:
             # A listing changes nothing: run it when its tool is here, so the plan can show real differences.
@@ -206,7 +234,11 @@ class DryRunRunner:
 
 
 class RecordingRunner:
-    """Keeps every command; ``fail_on`` makes the first command whose argv contains it fail."""
+    """Keeps every command; ``fail_on`` makes the first command whose argv contains it fail.
+
+    ``dns`` answers name lookups (host → addresses); ``dns_after`` holds a host's answer back until the
+    runner has slept that many seconds (a DNS record that appears while ``up`` waits). Sleeping only counts.
+    """
 
     dry_run = False
 
@@ -217,10 +249,16 @@ class RecordingRunner:
         stderr: str = "",
         present: Sequence[str] | None = None,
         done: Sequence[str] = (),
-        outputs: dict[tuple[str, ...], str] | None = None,
+        outputs: dict[tuple[str, ...], str | list[str]] | None = None,
+        dns: dict[str, Sequence[str]] | None = None,
+        dns_after: dict[str, float] | None = None,
     ):
         self.commands: list[Command] = []
-        self.outputs = outputs or {}  # argv parts → stdout of the first command containing them all
+        self.dns = {h: frozenset(a) for h, a in (dns or {}).items()}
+        self.dns_after = dns_after or {}
+        self.slept = 0.0
+        self.lookups: list[tuple[float, str]] = []  # (seconds slept so far, host)
+        self.outputs = outputs or {}  # argv parts → stdout of the first command containing them all (a list: one per run)
         self.fail_on, self.stderr = tuple(fail_on), stderr
         self.present = present
         self.done = tuple(done)  # probes whose argv contains one of these succeed
@@ -231,6 +269,13 @@ class RecordingRunner:
 
     def which(self, tool: str) -> str | None:
         return f"/usr/bin/{tool}" if self.present is None or tool in self.present else None
+
+    def resolve(self, host: str) -> frozenset[str]:
+        self.lookups.append((self.slept, host))
+        return self.dns.get(host, frozenset()) if self.slept >= self.dns_after.get(host, 0) else frozenset()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
 
     def run(self, cmd: Command, *, check: bool = True) -> Result:
         if cmd.unless is not None and any(d in cmd.unless for d in self.done):
@@ -245,6 +290,8 @@ class RecordingRunner:
             return result
         for parts, stdout in self.outputs.items():
             if all(p in cmd.argv for p in parts):
+                if isinstance(stdout, list):  # successive answers; the last one stays
+                    return Result(0, stdout.pop(0) if len(stdout) > 1 else stdout[0])
                 return Result(0, stdout)
         return Result(0)
 

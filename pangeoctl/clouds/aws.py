@@ -24,6 +24,7 @@ from pangeoctl.clouds.base import (
     OwnKubeconfig,
     PoolChange,
     diff_pool,
+    load_balancer_address,
     monthly,
     nvidia_device_plugin,
     rows,
@@ -372,22 +373,8 @@ class AWSCloud(OwnKubeconfig):
         if not cfg.hub.domain:
             return None
         # AWS load balancers have names, not fixed IPs: the DNS record is a CNAME to this hostname, known
-        # once the release's proxy-public Service has its load balancer (run after the install).
-        return Command(
-            (
-                "kubectl",
-                *handle.kubectl(),
-                "get",
-                "service",
-                "proxy-public",
-                "--namespace",
-                cfg.name,
-                "--output",
-                "jsonpath={.status.loadBalancer.ingress[0].hostname}",
-            ),
-            why="the hub's load balancer hostname",
-            env=self._env(cfg),
-        )
+        # once the release's proxy-public Service has its load balancer.
+        return load_balancer_address(cfg, handle, self._env(cfg))
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         assert cfg.aws is not None

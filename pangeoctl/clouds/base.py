@@ -295,6 +295,28 @@ def diff_pool(want: Pool, have: ObservedPool, want_types: tuple[str, ...]) -> tu
     return update, replace
 
 
+def load_balancer_address(cfg: Config, handle: ClusterHandle, env: dict[str, str] | None = None) -> Command:
+    """Read-only: the proxy-public load balancer's address — its IP, or its hostname where the cloud names
+    load balancers (AWS); empty before the release has made it."""
+    ingress = ".status.loadBalancer.ingress[0]"
+    return Command(
+        (
+            "kubectl",
+            *handle.kubectl(),
+            "get",
+            "service",
+            "proxy-public",
+            "--namespace",
+            cfg.name,
+            "--ignore-not-found",
+            "--output",
+            f"jsonpath={{{ingress}.ip}}{{{ingress}.hostname}}",
+        ),
+        why="the hub's load balancer address",
+        env=env or {},
+    )
+
+
 def dns_record(cfg: Config, address: str) -> str | None:
     """The DNS record to create for ``hub.domain``: an A record for an IP, a CNAME for a hostname (AWS)."""
     address = address.strip()

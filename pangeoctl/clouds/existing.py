@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from pangeoctl.clouds.base import ClusterHandle, Defaults
+from pangeoctl.clouds.base import ClusterHandle, Defaults, load_balancer_address
 from pangeoctl.config import Config
 from pangeoctl.render.placement import PLACEMENT, POOL_LABEL
 from pangeoctl.runner import Command
@@ -42,6 +42,9 @@ class ExistingCloud(Defaults):
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return []
+
+    def address_probe(self, cfg: Config, handle: ClusterHandle) -> Command | None:
+        return load_balancer_address(cfg, handle) if cfg.hub.domain else None
 
     def labels_probe(self, cfg: Config, handle: ClusterHandle) -> Command:
         """Read-only: the names of nodes already labelled for a pool (empty output: nobody labelled any)."""

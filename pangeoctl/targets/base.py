@@ -37,8 +37,42 @@ class Read:
     fatal: bool = False
     shown: tuple[Command, ...] = ()  # what ``follow`` runs, as commands.sh shows it (the output as a placeholder)
 
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        return (self.command, *self.shown)
 
-Step = Command | Read
+
+@dataclass(frozen=True)
+class AfterDNS:
+    """The release with HTTPS on only once ``domain`` resolves to the hub's address.
+
+    Let's Encrypt validates over HTTP at the domain, and failed validations count against its rate limits, so
+    while the DNS record is missing the release runs with HTTPS off (``plain``). ``probe`` (read-only) prints
+    the address the record must point at: a reserved IP, known before the install (GCP, Azure), or the load
+    balancer's hostname, known only after it (AWS, an existing cluster). When the domain already resolves,
+    (or the running release has HTTPS on already) only ``final`` runs; otherwise ``plain``, then the DNS
+    record is told and ``up`` waits (up to ``wait``
+    seconds, looking every ``every``), then ``final``. ``plain`` and ``final`` take the probed address.
+    """
+
+    domain: str
+    probe: Command
+    plain: Callable[[str], Command]
+    final: Callable[[str], Command]
+    record: Callable[[str], str | None]  # the DNS record for an address, as a line to create
+    # The running release's values (read first, its message told): when HTTPS is on there it stays on — a
+    # rerun from a laptop whose resolver does not see the record yet must not turn a working hub's HTTPS off.
+    running: Read | None = None
+    shown: tuple[Command, ...] = ()  # ``plain`` then ``final``, as commands.sh shows them
+    wait: float = 20 * 60
+    every: float = 15
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        return (*(self.running.commands if self.running else ()), self.probe, *self.shown)
+
+
+Step = Command | Read | AfterDNS
 
 
 @dataclass
@@ -54,7 +88,7 @@ class Plan:
 
     @property
     def commands(self) -> list[Command]:
-        return [c for s in self.steps for c in ((s.command, *s.shown) if isinstance(s, Read) else (s,))]
+        return [c for s in self.steps for c in ((s,) if isinstance(s, Command) else s.commands)]
 
     def script(self) -> str:
         lines = [

@@ -10,7 +10,9 @@ cluster when asked, then lists what may still bill.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,16 @@ from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
 from pangeoctl.runner import Command, MissingTool, Runner, install_hint, read_secret
 from pangeoctl.site import Site
-from pangeoctl.targets.base import Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, login_lines, write_files
+from pangeoctl.targets.base import AfterDNS, Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, login_lines, write_files
 
 VALUES = "values.yaml"
+PLAIN_VALUES = "values-http.yaml"  # the release before its domain resolves: HTTPS off
+
+
+def without_https(cfg: Config) -> Config:
+    """``cfg`` with HTTPS off: the release while the DNS record is missing (everything else the same)."""
+    https = cfg.hub.https.model_copy(update={"enabled": False})
+    return cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"https": https})})
 
 
 class KubernetesTarget:
@@ -92,25 +101,50 @@ class KubernetesTarget:
             )
         reserve = cloud.reserve_address(cfg)
         steps += [*cloud.create(cfg, spec_path, handle), *reserve, *cloud.credentials(cfg, handle)]
-        steps += [
-            *helm.prepare(cfg, handle, self.state(cfg, site) / "secrets"),
-            # Before upgrading a running release, show what changes in its values (nothing on a first install).
-            Read(_reads(helm.get_values(cfg, handle)), tell=lambda stdout: _values_change(stdout, values)),
-        ]
+        steps += helm.prepare(cfg, handle, self.state(cfg, site) / "secrets")
+        # Before upgrading a running release, show what changes in its values (nothing on a first install).
+        running = Read(_reads(helm.get_values(cfg, handle)), tell=lambda stdout: _values_change(stdout, values))
         address = cloud.address_probe(cfg, handle) if cfg.hub.domain else None
-        if address is not None and reserve:
-            # A reserved IP (GCP, Azure) is known before the release: its DNS record can be made while helm
-            # works, and the proxy's load balancer takes exactly that address, install after install.
+        pin = bool(reserve)  # a reserved IP (GCP, Azure) goes to the proxy's load balancer, install after install
+
+        def release(values_file: str, why: str | None = None) -> Callable[[str], Command]:
+            def install(at: str) -> Command:
+                cmd = helm.upgrade(cfg, handle, out_dir / values_file, address=at if pin else "")
+                return dataclasses.replace(cmd, why=why) if why else cmd
+
+            return install
+
+        if address is not None and cfg.hub.domain and cfg.https_enabled:
+            # Let's Encrypt only once the domain resolves: until then the release runs with HTTPS off.
+            plan.files[PLAIN_VALUES] = dump_yaml(render_values(without_https(cfg)))
+            at = "RESERVED_IP" if pin else "the load balancer"
+            plain = release(PLAIN_VALUES, f"while {cfg.hub.domain} does not resolve to {at} yet (skipped once it does): install with HTTPS off")
+            final = release(VALUES, "once it resolves (`up` waits for it): install or upgrade JupyterHub + Dask Gateway, HTTPS on")
+            shown_at = "RESERVED_IP" if pin else ""
+            steps.append(
+                AfterDNS(
+                    cfg.hub.domain,
+                    _reads(address),
+                    plain=plain,
+                    final=final,
+                    record=lambda out: dns_record(cfg, out),
+                    running=running,  # its values tell whether HTTPS is on already
+                    shown=(plain(shown_at), final(shown_at)),
+                )
+            )
+        elif address is not None and pin:
+            steps.append(running)
+            # A reserved IP is known before the release: its DNS record can be made while helm works.
             steps.append(
                 Read(
                     _reads(address),
                     tell=lambda out: _dns_line(cfg, out),
-                    follow=lambda out: [helm.upgrade(cfg, handle, out_dir / VALUES, address=out.strip())],
-                    shown=(dataclasses.replace(helm.upgrade(cfg, handle, out_dir / VALUES, address="RESERVED_IP"), why=_PINNED_WHY),),
+                    follow=lambda out: [release(VALUES)(out.strip())],
+                    shown=(dataclasses.replace(release(VALUES)("RESERVED_IP"), why=_PINNED_WHY),),
                 )
             )
         else:
-            steps.append(helm.upgrade(cfg, handle, out / VALUES))
+            steps += [running, helm.upgrade(cfg, handle, out / VALUES)]
             if address is not None:  # a load balancer's name (AWS) exists only once the release made it
                 steps.append(Read(_reads(address), tell=lambda out: _dns_line(cfg, out)))
         steps += budget_commands(cfg, site.today)
@@ -152,7 +186,7 @@ class KubernetesTarget:
                 "no public address yet (a bare cluster may never give the proxy's LoadBalancer one): reach the hub with "
                 f"`kubectl --kubeconfig {kc} -n {cfg.name} port-forward service/proxy-public 8080:80` and open http://localhost:8080"
             )
-        if cfg.hub.domain:
+        if cfg.hub.domain and self.cloud.address_probe(cfg, self.handle(cfg, plan.site)) is None:  # nothing told it yet
             lines.append(f"point DNS for {cfg.hub.domain} at the proxy-public service's address; HTTPS certificates follow once it resolves")
         lines += login_lines(cfg, self.state(cfg, plan.site) / "secrets")
         return Outcome(url, "applied", lines)
@@ -196,7 +230,7 @@ class KubernetesTarget:
 
     def down(self, cfg: Config, site: Site, runner: Runner, echo: Echo, *, purge: bool, delete_cluster: bool) -> list[str]:
         steps = self.down_steps(cfg, site, purge=purge, delete_cluster=delete_cluster)
-        tools = {(s.command if isinstance(s, Read) else s).argv[0] for s in steps}
+        tools = {c.argv[0] for s in steps for c in ((s,) if isinstance(s, Command) else s.commands)}
         missing = sorted(t for t in tools if runner.which(t) is None)
         if missing and not runner.dry_run:  # a dry run needs no tool: it only shows the commands
             raise MissingTool(missing[0], install_hint(missing[0]))
@@ -213,8 +247,11 @@ _PINNED_WHY = "install or upgrade JupyterHub + Dask Gateway, the proxy on RESERV
 
 def run_steps(steps: list[Step], runner: Runner, echo: Echo) -> None:
     """Run ``steps`` in order; the first failing command stops the rest. A Read's output decides what it says
-    and which commands follow (a fatal message stops everything, exit 2)."""
+    and which commands follow (a fatal message stops everything, exit 2); an AfterDNS waits for its domain."""
     for i, step in enumerate(steps, 1):
+        if isinstance(step, AfterDNS):
+            _after_dns(step, runner, echo, f"[{i}/{len(steps)}]")
+            continue
         if isinstance(step, Read):
             res = runner.run(step.command, check=False)
             out = res.stdout if res.returncode == 0 else ""
@@ -229,6 +266,78 @@ def run_steps(steps: list[Step], runner: Runner, echo: Echo) -> None:
             continue
         echo(f"[{i}/{len(steps)}] {step.why}")
         runner.run(step)
+
+
+def _after_dns(step: AfterDNS, runner: Runner, echo: Echo, counter: str) -> None:
+    def run(cmd: Command) -> None:
+        echo(f"{counter} {cmd.why}")
+        runner.run(cmd)
+
+    def probe() -> str:
+        return _stdout(runner, step.probe).strip()
+
+    on = False
+    if step.running is not None:
+        values = _stdout(runner, step.running.command)
+        said = step.running.tell(values)
+        if said:
+            echo(said)
+        on = https_on(values)
+    address = probe()
+    if on or (address and points_at(runner, step.domain, address)):
+        run(step.final(address))
+        return
+    run(step.plain(address))
+    if runner.dry_run:
+        echo(f"# then wait until {step.domain} resolves to the hub's address (up to {step.wait / 60:.0f} min), and turn HTTPS on:")
+        runner.run(step.final(address or "ADDRESS"))
+        return
+    waited, told = 0.0, False
+    while True:
+        address = address or probe()  # a load balancer's name appears once the release made it
+        record = step.record(address) if address else None
+        if record and not told:
+            echo(f"create this DNS record: {record}\nwaiting until it resolves (up to {step.wait / 60:.0f} min; HTTPS is off until then)")
+            told = True
+        if address and points_at(runner, step.domain, address):
+            break
+        if waited >= step.wait:
+            fix = f"create the DNS record {record}" if record else "check `kubectl get service proxy-public` for the load balancer's address"
+            raise TargetError(
+                f"{step.domain} does not resolve to the hub after {waited / 60:.0f} minutes, so HTTPS is still off: {fix}, "
+                "then run `pangeoctl up` again — it turns HTTPS on as soon as the name resolves",
+                1,
+            )
+        if waited and waited % 60 < step.every:
+            echo(f"  still waiting for {step.domain} → {address or 'the load balancer'} ({waited / 60:.0f} min)")
+        runner.sleep(step.every)
+        waited += step.every
+    echo(f"{step.domain} resolves to the hub: turning HTTPS on (Let's Encrypt)")
+    run(step.final(address))
+
+
+def _stdout(runner: Runner, cmd: Command) -> str:
+    res = runner.run(cmd, check=False)
+    return res.stdout if res.returncode == 0 else ""
+
+
+def https_on(values_json: str) -> bool:
+    """Whether a release's values (``helm get values --output json``) have z2jh's HTTPS on."""
+    try:
+        values = json.loads(values_json or "null") or {}
+    except ValueError:
+        return False
+    return bool(((values.get("jupyterhub") or {}).get("proxy") or {}).get("https", {}).get("enabled"))
+
+
+def points_at(runner: Runner, domain: str, address: str) -> bool:
+    """``domain`` resolves to ``address`` (an IP, or a load balancer's name: then to one of its IPs)."""
+    found = runner.resolve(domain)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return bool(found & runner.resolve(address))
+    return address in found
 
 
 def _reads(cmd: Command) -> Command:

@@ -40,7 +40,7 @@ class Release:
     out: Path
     manifest: str
     objects: list[dict[str, Any]] = field(default_factory=list)
-
+    values_file: str = "values.yaml"  # values-http.yaml: the release before its domain resolves
     @property
     def name(self) -> str:
         return self.cfg["name"]
@@ -55,7 +55,8 @@ class Release:
 
     @property
     def https(self) -> bool:
-        return bool((self.cfg.get("hub") or {}).get("domain") and (self.cfg.get("hub") or {}).get("https"))
+        staged = self.values_file != "values.yaml"
+        return not staged and bool((self.cfg.get("hub") or {}).get("domain") and (self.cfg.get("hub") or {}).get("https"))
 
     @property
     def kube_version(self) -> str:
@@ -92,7 +93,7 @@ class Release:
         return self.get(kind, name)["spec"]["template"]
 
     def values(self) -> dict[str, Any]:
-        return yaml.safe_load((self.out / "values.yaml").read_text())
+        return yaml.safe_load((self.out / self.values_file).read_text())
 
     def commands(self) -> list[list[str]]:
         """The commands `up` runs (commands.sh), each as argv after any ``probe ||``."""

@@ -43,7 +43,8 @@ def test_init_then_validate_then_render(tmp_path):
     assert r.output.startswith(f"{tmp_path / 'p.yaml'}: ok — pangeo on gcp, github login")
     r = run("render", "-c", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "out"))
     assert r.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cluster.yaml", "commands.sh", "values.yaml"]
+    # values-http.yaml: the release with HTTPS off, installed while the domain does not resolve yet
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cluster.yaml", "commands.sh", "values-http.yaml", "values.yaml"]
 
 
 def test_init_refuses_to_overwrite(tmp_path):

@@ -31,8 +31,23 @@ class _Pinned(KubernetesTarget):
         return self.pinned
 
 
+HUB_IP = "203.0.113.7"
+
+
+def resolving(runner: RecordingRunner, cfg) -> RecordingRunner:  # noqa: ANN001
+    """``runner`` where the hub's address is known and its domain already resolves to it (a DNS record made
+    earlier), unless the test set its own answers."""
+    if cfg.hub.domain and not runner.dns:
+        runner.dns = {cfg.hub.domain: frozenset({HUB_IP})}
+        for probe in (("addresses", "describe"), ("public-ip", "show"), ("get", "service", "proxy-public")):
+            runner.outputs.setdefault(probe, HUB_IP + "\n")
+    return runner
+
+
 def up(cfg, runner, echo=lambda m: None, out: Path = S):  # noqa: ANN001, ANN201
-    """`up` through the Kubernetes target (files not written: the runner records, nothing is created)."""
+    """`up` through the Kubernetes target (files not written: the runner records, nothing is created); the
+    hub's domain resolves already unless the runner says otherwise."""
+    resolving(runner, cfg)
     target = _Pinned(cfg.cloud, out)
     plan = target.plan(cfg, SITE, out)
     plan.files = {}
@@ -370,16 +385,110 @@ def test_upgrading_a_running_release_shows_the_values_diff():
     assert heads[heads.index(["helm", "upgrade", "--install"]) - 1] == ["gcloud", "compute", "addresses"]
 
 
+def _installs(r: RecordingRunner) -> list[tuple[str, str]]:
+    """Each `helm upgrade --install` of the release: (values file, the load balancer IP it pins or "")."""
+    out = []
+    for a in r.argvs:
+        if a[:3] == ["helm", "upgrade", "--install"] and CHART in a:
+            pinned = next((x.split("=", 1)[1] for x in a if x.startswith("jupyterhub.proxy.service.loadBalancerIP=")), "")
+            out.append((Path(a[a.index("--values") + 1]).name, pinned))
+    return out
+
+
 @pytest.mark.parametrize("name", ["gcp.happy.yaml", "azure.happy.yaml"])
-def test_the_reserved_address_is_given_to_the_load_balancer(name):
-    """A reinstall keeps the hub's address: the IP `up` reserved goes to proxy-public, and the DNS record is told."""
-    r = RecordingRunner(outputs={("addresses", "describe"): "34.1.2.3\n", ("public-ip", "show"): "34.1.2.3\n"})
-    said: list[str] = []
+def test_https_waits_for_the_dns_record_then_turns_on(name):
+    """First `up`: the reserved IP is known before the install, the DNS record is told, the release runs with
+    HTTPS off until the name resolves (here after 90 s), then with HTTPS on — both on that IP."""
     cfg = C.load(CONFIGS / name)
+    r = RecordingRunner(
+        outputs={("addresses", "describe"): "34.1.2.3\n", ("public-ip", "show"): "34.1.2.3\n"},
+        dns={cfg.hub.domain: ["34.1.2.3"]},
+        dns_after={cfg.hub.domain: 90},
+    )
+    said: list[str] = []
     up(cfg, r, said.append)
-    install = next(a for a in r.argvs if a[:3] == ["helm", "upgrade", "--install"])
-    assert install[install.index("--set") + 1] == "jupyterhub.proxy.service.loadBalancerIP=34.1.2.3"
-    assert any(s.endswith(f"{cfg.hub.domain}. A 34.1.2.3") for s in said)
+    assert _installs(r) == [("values-http.yaml", "34.1.2.3"), ("values.yaml", "34.1.2.3")]
+    assert r.slept == 90
+    told = next(i for i, s in enumerate(said) if f"{cfg.hub.domain}. A 34.1.2.3" in s)
+    assert "HTTPS is off until then" in said[told]
+    assert any("resolves to the hub: turning HTTPS on" in s for s in said[told:])
+
+
+@pytest.mark.parametrize("name", ["gcp.happy.yaml", "azure.happy.yaml"])
+def test_a_resolving_domain_installs_once_with_https_on_the_reserved_ip(name):
+    """A rerun (the record exists): one install, HTTPS on, on the same reserved IP — no HTTP-only detour."""
+    cfg = C.load(CONFIGS / name)
+    r = RecordingRunner(outputs={("addresses", "describe"): "34.1.2.3\n", ("public-ip", "show"): "34.1.2.3\n"}, dns={cfg.hub.domain: ["34.1.2.3"]})
+    up(cfg, r)
+    assert _installs(r) == [("values.yaml", "34.1.2.3")] and r.slept == 0
+
+
+def test_a_running_hub_keeps_https_when_this_machine_cannot_resolve_its_domain():
+    """A rerun from a laptop whose resolver does not see the record: the release has HTTPS on, so it stays on."""
+    from pangeoctl.render.values import render_values
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    running = json.dumps(render_values(cfg))
+    r = RecordingRunner(outputs={("addresses", "describe"): "34.1.2.3\n", ("helm", "get", "values"): running}, dns={"elsewhere.org": ["1.1.1.1"]})
+    up(cfg, r)
+    assert _installs(r) == [("values.yaml", "34.1.2.3")] and r.slept == 0
+
+
+def test_aws_https_waits_for_the_load_balancers_name():
+    """AWS: the load balancer (and its name) exists only after the first install; the CNAME is told once it
+    appears, and HTTPS turns on when the domain resolves to the load balancer's addresses."""
+    cfg = C.load(CONFIGS / "aws.happy.yaml")
+    elb = "a1b2.elb.us-west-2.amazonaws.com"
+    r = RecordingRunner(
+        outputs={("get", "service", "proxy-public"): ["", "", elb]},  # no Service yet; then no address yet; then its name
+        dns={cfg.hub.domain: ["198.51.100.4"], elb: ["198.51.100.4", "198.51.100.5"]},
+        dns_after={cfg.hub.domain: 45},
+    )
+    said: list[str] = []
+    up(cfg, r, said.append)
+    assert _installs(r) == [("values-http.yaml", ""), ("values.yaml", "")]
+    assert any(f"{cfg.hub.domain}. CNAME {elb}." in s for s in said)
+    assert r.slept == 45
+
+
+def test_https_stays_off_with_a_clear_message_when_the_record_never_comes():
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    r = RecordingRunner(outputs={("addresses", "describe"): "34.1.2.3\n"}, dns={cfg.hub.domain: ["192.0.2.99"]})  # an old record
+    said: list[str] = []
+    with pytest.raises(TargetError) as e:
+        up(cfg, r, said.append)
+    assert _installs(r) == [("values-http.yaml", "34.1.2.3")]  # the hub runs (HTTP only); Let's Encrypt never tried
+    assert e.value.code == 1 and r.slept == 20 * 60
+    assert "create the DNS record hub.geo-lab.org. A 34.1.2.3, then run `pangeoctl up` again" in str(e.value)
+    assert sum("still waiting for hub.geo-lab.org" in s for s in said) == 19  # a line a minute, never silent
+
+
+def test_dry_run_shows_the_https_stages_without_waiting(capsys):
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    lines: list[str] = []
+    target = _Pinned("gcp", S)
+    target.apply(target.plan(cfg, SITE, S), DryRunRunner(lines.append), lines.append)
+    text = "\n".join(lines)
+    plain, wait, final = text.index("/state/values-http.yaml"), text.index("# then wait until hub.geo-lab.org resolves"), text.rindex("/state/values.yaml")
+    assert plain < wait < final
+    script = target.plan(cfg, SITE, S).script()
+    assert "--values /state/values-http.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP" in script
+    assert "--values /state/values.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP" in script
+
+
+def test_the_http_stage_differs_from_the_release_only_in_https():
+    """values-http.yaml is the same release with HTTPS off: no autohttps, and in-cluster addresses through
+    proxy-public (proxy-http exists only with autohttps)."""
+    from pangeoctl.render.values import render_values
+    from pangeoctl.targets.kubernetes import without_https
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    final, plain = render_values(cfg), render_values(without_https(cfg))
+    assert final["jupyterhub"]["proxy"]["https"]["enabled"] and "https" not in plain["jupyterhub"]["proxy"]
+    env = plain["jupyterhub"]["singleuser"]["extraEnv"]
+    assert env["DASK_GATEWAY__ADDRESS"].startswith("http://proxy-public/") and final["jupyterhub"]["singleuser"]["extraEnv"]["DASK_GATEWAY__ADDRESS"].startswith("http://proxy-http:8000/")
+    final["jupyterhub"]["proxy"].pop("https")
+    assert {k: v for k, v in final.items() if k != "jupyterhub"} == {k: v for k, v in plain.items() if k != "jupyterhub"}
 
 
 def test_check_reads_its_service_token_from_the_hub_secret():
@@ -543,7 +652,7 @@ def test_static_address_reserved_and_the_dns_record_printed():
     aws = C.load(CONFIGS / "aws.happy.yaml")
     assert clouds.get("aws").reserve_address(aws) == []  # AWS: the load balancer's name, read after the install
     lb = clouds.get("aws").address_probe(aws, clouds.get("aws").handle(aws, S))
-    assert lb.argv[-1] == "jsonpath={.status.loadBalancer.ingress[0].hostname}"
+    assert lb.argv[-1] == "jsonpath={.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}"
     assert dns_record(aws, "a1b2.elb.us-west-2.amazonaws.com") == "hub.ocean-lab.org. CNAME a1b2.elb.us-west-2.amazonaws.com."
 
 

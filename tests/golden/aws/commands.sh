@@ -40,7 +40,9 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig get namespace geo-la
 kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig apply --namespace geo-lab -f -  # stdin: Secret pangeo-hub-auth (github-client-secret from $GITHUB_CLIENT_SECRET)
 # current release values
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig --output json
-# install or upgrade JupyterHub + Dask Gateway
+# the hub's load balancer address
+kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig get service proxy-public --namespace geo-lab --ignore-not-found --output 'jsonpath={.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}'
+# while hub.geo-lab.org does not resolve to the load balancer yet (skipped once it does): install with HTTPS off
+helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig --values <out>/out/values-http.yaml --atomic --wait --timeout 20m
+# once it resolves (`up` waits for it): install or upgrade JupyterHub + Dask Gateway, HTTPS on
 helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig --values <out>/out/values.yaml --atomic --wait --timeout 20m
-# the hub's load balancer hostname
-kubectl --kubeconfig /data/pangeoctl/geo-lab/aws/kubeconfig get service proxy-public --namespace geo-lab --output 'jsonpath={.status.loadBalancer.ingress[0].hostname}'

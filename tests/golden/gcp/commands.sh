@@ -38,5 +38,7 @@ kubectl --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig apply --namespace ge
 helm get values geo-lab --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --output json
 # the hub's reserved IP address
 gcloud compute addresses describe geo-lab-hub --project geo-lab-123 --region us-west1 --format 'value(address)'
-# install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints
+# while hub.geo-lab.org does not resolve to RESERVED_IP yet (skipped once it does): install with HTTPS off
+helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values-http.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP --atomic --wait --timeout 20m
+# once it resolves (`up` waits for it): install or upgrade JupyterHub + Dask Gateway, HTTPS on
 helm upgrade --install geo-lab <chart> --namespace geo-lab --kubeconfig /data/pangeoctl/geo-lab/gcp/kubeconfig --values <out>/out/values.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP --atomic --wait --timeout 20m
