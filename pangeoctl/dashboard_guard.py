@@ -56,8 +56,6 @@ from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, W
 
 log = logging.getLogger("dashboard-guard")
 
-PORT = 8000  # where it listens in its pod (Kubernetes); the local platform picks a free one
-HEALTH = "_guard/health"  # under the prefix; the gateway uses only api/… and clusters/…
 CLUSTERS = "clusters"
 # tornado's HTTP client passes on 10 requests at once by default; the gateway's long waits (cluster start) would
 # queue everyone's dashboards behind them (same as pangeoctl/local/chp.py's MAX_CLIENTS).
@@ -345,15 +343,9 @@ class CallbackHandler(HubOAuthCallbackHandler):
         self.hub_auth = hub_auth
 
 
-class HealthHandler(RequestHandler):
-    """Is the front itself up (``pangeoctl status`` checks it apart from the gateway behind it)."""
-
-    def get(self) -> None:
-        self.write({"status": "ok"})
-
-
 class NotOurs(RequestHandler):
-    """Outside the service prefix: nothing is forwarded (the gateway's proxy serves only the prefix anyway)."""
+    """Outside the service prefix: nothing is forwarded (the gateway's proxy serves only the prefix anyway). Its 404
+    is also how the front alone says it is up (JupyterHub takes any answer below 500 from a service as up)."""
 
     def prepare(self) -> None:
         raise HTTPError(404)
@@ -374,7 +366,6 @@ def make_app(upstream: str, hub_auth: HubOAuth) -> Application:
     return Application(
         [
             (re.escape(callback), CallbackHandler, {"hub_auth": hub_auth}),
-            (prefix + re.escape(HEALTH), HealthHandler),
             (prefix.rstrip("/") + "(?:/.*)?", GuardHandler, guard),
             (r".*", NotOurs),
         ],

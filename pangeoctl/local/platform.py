@@ -1,15 +1,15 @@
 """Start, check and stop the local platform's processes.
 
-The hub is the one process we start; it starts and supervises the rest (the proxy, Dask Gateway as a
-managed service — restarted by the hub if it dies — the idle culler, user servers), and the gateway
-starts Dask schedulers and workers. Each runs in a session of its own, so each outlives a killed hub.
-``down`` stops the hub, then anything of ours still running: every descendant it had, and any process
-working inside the state dir (orphaned Dask processes).
+The hub is the one process we start; it starts and supervises the rest (the proxy, Dask Gateway and the
+dashboard guard in front of it as managed services — restarted by the hub if they die — the idle culler,
+user servers), and the gateway starts Dask schedulers and workers. Each runs in a session of its own, so
+each outlives a killed hub. ``down`` stops the hub, then anything of ours still running: every descendant
+it had, and any process working inside the state dir (orphaned Dask processes).
 
 ``status`` checks each process on its own address (so a dead proxy is not reported as a dead hub) and each
 Dask cluster's scheduler. ``up`` repairs what it can: it replaces what a dead hub left behind (proxy,
-gateway, culler), keeps user servers and Dask clusters across hub restarts, stops clusters whose scheduler
-died, and refuses to start on a state disk without room for the hub's database.
+guard, gateway, culler), keeps user servers and Dask clusters across hub restarts, stops clusters whose
+scheduler died, and refuses to start on a state disk without room for the hub's database.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from pangeoctl.runner import spawn
 from pangeoctl.site import PORTS_FILE
-from pangeoctl.targets.local import HUB_CONFIG, LocalLayout
+from pangeoctl.targets.local import GUARD_MODULE, GUARD_PORT, HUB_CONFIG, LocalLayout
 from pangeoctl.wiring import GATEWAY_PREFIX, SCHEDULER_CMD, WORKER_CMD
 
 Echo = Callable[[str], None]
@@ -182,7 +182,12 @@ def _role(argv: list[str]) -> str | None:
         return "hub"
     if "jupyterhub-singleuser" in names:
         return "server"
-    for role, marker in (("proxy", "pangeoctl.local.chp"), ("gateway", "dask_gateway_server"), ("culler", "jupyterhub_idle_culler")):
+    for role, marker in (
+        ("proxy", "pangeoctl.local.chp"),
+        ("guard", GUARD_MODULE),
+        ("gateway", "dask_gateway_server"),
+        ("culler", "jupyterhub_idle_culler"),
+    ):
         if marker in argv:
             return role
     if "dask-gateway-proxy" in names:
@@ -194,7 +199,7 @@ def _role(argv: list[str]) -> str | None:
 
 
 # What only a hub drives: a new hub starts its own, which would find their ports taken.
-HUB_MANAGED = ("hub", "proxy", "gateway", "gateway-proxy", "culler")
+HUB_MANAGED = ("hub", "proxy", "guard", "gateway", "gateway-proxy", "culler")
 
 
 def _ours(layout: LocalLayout, root_pid: int | None) -> list[Any]:
@@ -424,8 +429,8 @@ def listening_ports(layout: LocalLayout) -> list[int]:
 
 
 def _processes(layout: LocalLayout, hub: int | None) -> dict[str, dict[str, Any]]:
-    """Hub, proxy and gateway: each found by its command line (they outlive a dead hub) and checked on its
-    own address, then the routes between them through the proxy, as a user takes them."""
+    """Hub, proxy, dashboard guard and gateway: each found by its command line (they outlive a dead hub) and
+    checked on its own address, then the routes between them through the proxy, as a user takes them."""
     h, p = layout.host, layout.ports
     roles = _by_role(_ours(layout, hub))
 
@@ -433,8 +438,11 @@ def _processes(layout: LocalLayout, hub: int | None) -> dict[str, dict[str, Any]
         found = roles.get(role)
         return found[0].pid if found else None
 
-    proxy, gateway = pid("proxy"), pid("gateway")
+    proxy, guard, gateway = pid("proxy"), pid("guard"), pid("gateway")
     hub_ok = bool(hub) and _get(f"http://{h}:{p['hub_api_port']}/hub/api/")[0] == 200
+    # The guard on its own: any answer below 500 (its 404 outside the service prefix), as the hub checks services —
+    # through it, the gateway's health would be the gateway's.
+    guard_ok = bool(guard) and 0 < _get(f"http://{h}:{p[GUARD_PORT]}/")[0] < 500
     gateway_ok = bool(gateway) and _get(f"http://{h}:{p['gateway_http_port']}{GATEWAY_PREFIX}/api/health")[0] == 200
     # The proxy on its own API (not through the hub, which may be the part that is down), with the routes
     # the hub gives it: a proxy restarted a moment ago routes nowhere until the hub adds them again.
@@ -446,6 +454,7 @@ def _processes(layout: LocalLayout, hub: int | None) -> dict[str, dict[str, Any]
     return {
         "hub": {"pid": hub, "port": p["hub_api_port"], "healthy": hub_ok},
         "proxy": {"pid": proxy, "port": p["hub_port"], "healthy": proxy_ok},
+        "guard": {"pid": guard, "port": p[GUARD_PORT], "healthy": guard_ok},
         "gateway": {"pid": gateway, "port": p["gateway_tcp_port"], "healthy": gateway_ok},
     }
 

@@ -8,6 +8,7 @@ writes it with the secrets the platform needs and starts (or restarts) the hub t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from pangeoctl import wiring as W
 from pangeoctl.config import Config, GitHubAuth, Problem, SharedPasswordAuth
 from pangeoctl.runner import Runner
-from pangeoctl.site import PORT_NAMES, Site, free_port, remembered_ports
+from pangeoctl.site import PORT_NAMES, PORTS_FILE, Site, free_port, remembered_ports
 from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError, login_lines
 
 DATA_FILE = "platform.json"
@@ -24,6 +25,13 @@ LAB_DIR = "lab"  # JupyterLab settings for user servers (overrides.json)
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "local" / "jupyterhub_config.py"
 GATEWAY_CONFIG = HUB_CONFIG.with_name("dask_gateway_config.py")
 CULLER_SERVICE = "idle-culler"
+# The hub service people reach at /services/dask-gateway/ is the dashboard guard (pangeoctl/dashboard_guard.py), in
+# front of the gateway; the gateway process is a hub-managed service of its own, without a route.
+GATEWAY_SERVER_SERVICE = "dask-gateway-server"
+GUARD_MODULE = "pangeoctl.dashboard_guard"
+GUARD_PORT = "guard_port"
+# FIXME: drop once site.PORT_NAMES lists GUARD_PORT (then remembered_ports keeps it too; see _remembered).
+PORTS = PORT_NAMES if GUARD_PORT in PORT_NAMES else (*PORT_NAMES, GUARD_PORT)
 PROXY_TIMEOUT_MS = 3_600_000  # the Node proxy has no such limit; an hour stands for none
 # What Dask processes the gateway starts may inherit from it (the hub gives services a minimal environment).
 INHERITED_ENV = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
@@ -64,7 +72,7 @@ def state_dir(cfg: Config, site: Site) -> Path:
 def layout(cfg: Config, site: Site) -> LocalLayout:
     """Pure: the ports come from the config, else from ``site.ports`` (0 while unknown)."""
     fixed = {"hub_port": cfg.local.port, "gateway_tcp_port": cfg.local.gateway_port}
-    ports = {n: fixed.get(n) or site.ports.get(n, 0) for n in PORT_NAMES}
+    ports = {n: fixed.get(n) or site.ports.get(n, 0) for n in PORTS}
     return LocalLayout(state=state_dir(cfg, site), bin_dir=site.bin_dir, host=cfg.local.host, ports=ports, as_root=site.as_root)
 
 
@@ -127,11 +135,23 @@ def platform_data(cfg: Config, lay: LocalLayout) -> dict[str, Any]:
         ],
         "services": [
             {
-                # Dask Gateway, managed by the hub: started, stopped and restarted with it.
-                "name": W.GATEWAY_SERVICE,
-                "url": f"http://{lay.host}:{p['gateway_http_port']}",
+                # Dask Gateway, managed by the hub: started, stopped and restarted with it. No URL: reached only
+                # through the guard (users) and on its TCP port (schedulers). Listed first: the hub starts services
+                # in this order and waits for the guard's URL to answer, which it does once the gateway does.
+                "name": GATEWAY_SERVER_SERVICE,
                 "command": [str(b / "python"), "-m", "dask_gateway_server", "-f", str(GATEWAY_CONFIG)],
                 "environment": env,
+                "display": False,
+            },
+            {
+                # What /services/dask-gateway/ reaches: the dashboard guard, which lets a Dask dashboard open only for
+                # its owner (dask/dask-gateway#570) and passes the rest to the gateway's HTTP proxy. A hub service
+                # with a URL, so the hub routes the prefix to it and makes it an OAuth client (no consent page: it
+                # is part of the platform); managed, so the hub restarts it and hands it its token.
+                "name": W.GATEWAY_SERVICE,
+                "url": f"http://{lay.host}:{p[GUARD_PORT]}",
+                "command": [str(b / "python"), "-m", GUARD_MODULE, "--upstream", f"http://{lay.host}:{p['gateway_http_port']}"],
+                "oauth_no_confirm": True,
                 "display": False,
             },
             {"name": W.ADMIN_SERVICE, "api_token": {"file": str(s / "admin_token")}, "display": False},
@@ -164,9 +184,9 @@ class LocalTarget:
     def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
         """The site with this deployment's ports: remembered ones, and (for ``up``) free ones for the rest."""
         lay = layout(cfg, site)
-        ports = {**remembered_ports(lay.state), **{k: v for k, v in lay.ports.items() if v}}
+        ports = {**_remembered(lay.state), **{k: v for k, v in lay.ports.items() if v}}
         if choose_ports:
-            ports = {n: ports.get(n) or free_port(cfg.local.host) for n in PORT_NAMES}
+            ports = {n: ports.get(n) or free_port(cfg.local.host) for n in PORTS}
         return site.with_ports(ports)
 
     def warnings(self, cfg: Config, site: Site) -> list[Problem]:
@@ -183,7 +203,7 @@ class LocalTarget:
 
         lay = layout(plan.cfg, plan.site)
         if runner.dry_run:
-            echo(f"# would write {lay.data_file} and start JupyterHub (+ proxy, Dask Gateway, idle culler) on {lay.url}")
+            echo(f"# would write {lay.data_file} and start JupyterHub (+ proxy, dashboard guard, Dask Gateway, idle culler) on {lay.url}")
             return Outcome(lay.url, "planned")
         _check_references(plan.cfg)
         try:
@@ -237,6 +257,18 @@ class LocalTarget:
 
         lay = layout(cfg, site)
         return [f"port {p} on {lay.host} still answers" for p in platform.listening_ports(lay)]
+
+
+def _remembered(state: Path) -> dict[str, int]:
+    """The ports a previous ``up`` chose. ``remembered_ports`` keeps only ``site.PORT_NAMES``; until GUARD_PORT is one
+    of them, the guard's is read here, or every ``up`` would pick a new one and restart the hub for it."""
+    ports = remembered_ports(state)
+    if GUARD_PORT not in PORT_NAMES:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            saved = json.loads((state / PORTS_FILE).read_text()).get(GUARD_PORT)
+            if isinstance(saved, int):
+                ports[GUARD_PORT] = saved
+    return ports
 
 
 def _check_references(cfg: Config) -> None:

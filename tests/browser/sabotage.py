@@ -23,6 +23,17 @@ def _published_proxy(command: list[str]) -> list[str]:
     return [str(Path(sys.executable).parent / "configurable-http-proxy"), *command[i + 1 :]]
 
 
+def _no_guard(data: dict[str, Any]) -> None:
+    """The hub service at /services/dask-gateway/ is the gateway itself again (its HTTP proxy, its process), as
+    before the dashboard guard."""
+    services = data["services"]
+    front = next(s for s in services if s["name"] == data["gateway"]["service_name"])  # StopIteration: follow the data
+    gateway = next(s for s in services if "dask_gateway_server" in s.get("command", []))
+    services.remove(gateway)
+    front.clear()
+    front.update(gateway, name=data["gateway"]["service_name"], url=f"http://{data['gateway']['http_address']}")
+
+
 SABOTAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     # Everyone GitHub signs in gets in: the organisation and team check is skipped.
     "org-check": lambda data: _github(data).update(allow_all=True),
@@ -30,6 +41,8 @@ SABOTAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "admin-list": lambda data: _github(data).update(admin_users=[]),
     # The hub starts the Python configurable-http-proxy as published (no websocket subprotocols), same arguments.
     "upstream-proxy": lambda data: data["proxy"].update(command=_published_proxy(data["proxy"]["command"])),
+    # No dashboard guard: anyone with a dashboard's link sees it (dask/dask-gateway#570).
+    "no-dashboard-guard": _no_guard,
 }
 
 

@@ -1,6 +1,6 @@
 """A real person's path on the local platform, in Chromium: GitHub login → JupyterLab → a Dask cluster from a
 notebook cell → its dashboard through the hub's address → shut down → log out; a second person who cannot see
-the first one's cluster; admins and refusals as the config says.
+the first one's cluster nor open its dashboard; admins and refusals as the config says.
 
 ``PANGEOCTL_SCREENSHOTS=docs/img`` also writes the README's three screenshots (login, Lab with a running
 cluster, dashboard) from the passing run.
@@ -127,20 +127,30 @@ def check_refused(platform: Platform, person: Any, shots: Shots, login: str) -> 
         p.page.get_by_text("Sign in with GitHub").wait_for()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="dask/dask-gateway#570: the gateway serves scheduler dashboards without authentication — the cluster name is the only secret",
-)
 def test_another_persons_dashboard_stays_closed(platform: Platform, person: Any, shots: Shots):
+    check_dashboard_closed(platform, person, shots)
+
+
+def check_dashboard_closed(platform: Platform, person: Any, shots: Shots) -> None:
+    """dask/dask-gateway#570: the gateway serves dashboards to anyone with the link. Through the dashboard guard, bob
+    (signed in) gets a 404 for alice's, and alice still sees her own. (Before the guard: bob saw it.)"""
     with platform.gateway("alice") as gw:
         cluster = gw.new_cluster()
         try:
+            url = f"{platform.url}/services/dask-gateway/clusters/{cluster.name}/status"
             bob = person("bob")
             path.sign_in(bob.page, platform.url, "bob")
             path.expect_lab(bob.page, "bob")
             with shots.step(bob.page, "someone-elses-dashboard"):
-                bob.page.goto(f"{platform.url}/services/dask-gateway/clusters/{cluster.name}/status")
-                assert path.bokeh_figures(bob.page, at_least=1, timeout=20_000) == 0
+                response = bob.page.goto(url)
+                figures = path.bokeh_figures(bob.page, at_least=1, timeout=20_000)
+                assert figures == 0, f"bob sees alice's dashboard ({figures} Bokeh figures at {bob.page.url})"
+                assert response is not None and response.status == 404, response and (response.status, bob.page.url)
+            alice = person("alice")
+            path.sign_in(alice.page, platform.url, "alice")
+            path.expect_lab(alice.page, "alice")
+            with shots.step(alice.page, "own-dashboard"):
+                alice.page.goto(url)
+                path.check_dashboard(alice.page, platform.url, cluster.name)
         finally:
             cluster.shutdown()

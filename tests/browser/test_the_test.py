@@ -6,7 +6,9 @@
 - the organisation check is off (sabotage.py ``org-check``) → the refusal check fails for an outsider;
 - the admin list does not reach the hub (sabotage.py ``admin-list``) → the admin check fails;
 - the hub starts the published Python proxy (sabotage.py ``upstream-proxy``) → Lab's kernel websocket
-  needs a second try, and the path fails there.
+  needs a second try, and the path fails there;
+- the hub routes the gateway's prefix past the dashboard guard (sabotage.py ``no-dashboard-guard``) → bob sees
+  alice's dashboard, and the closed-dashboard check fails.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 
 from tests.browser import path
 from tests.browser.conftest import Platform, Shots, running_platform
-from tests.browser.test_person import check_admins, check_refused, walk
+from tests.browser.test_person import check_admins, check_dashboard_closed, check_refused, walk
 from tests.support.github_standin import GitHubStandin
 
 pytestmark = [
@@ -71,6 +73,7 @@ def test_a_broken_gateway_route_fails_the_dashboard_check(platform: Platform, cl
 
 def test_a_failing_dashboard_websocket_fails_the_dashboard_check(platform: Platform, cluster: str, person: Any, shots: Shots):
     alice = person("alice")
+    path.sign_in(alice.page, platform.url, "alice")  # the dashboard guard opens alice's dashboards to alice only
     alice.context.route_web_socket(re.compile(r".*/status/ws.*"), lambda ws: ws.close())  # as Chromium did before the proxy fix
     response = alice.page.goto(f"{platform.url}/services/dask-gateway/clusters/{cluster}/status")
     assert response is not None and response.status == 200  # what a status-code check sees
@@ -100,3 +103,9 @@ def test_without_the_admin_list_the_admin_check_fails(sabotaged: Platform, perso
 def test_with_the_published_proxy_the_kernel_check_fails(sabotaged: Platform, person: Any, shots: Shots):
     with pytest.raises(AssertionError, match="Lab needed 2 tries for its kernel websocket"):
         walk(sabotaged, person, shots)
+
+
+@pytest.mark.parametrize("sabotaged", ["no-dashboard-guard"], indirect=True)
+def test_without_the_guard_the_closed_dashboard_check_fails(sabotaged: Platform, person: Any, shots: Shots):
+    with pytest.raises(AssertionError, match="bob sees alice's dashboard"):
+        check_dashboard_closed(sabotaged, person, shots)
