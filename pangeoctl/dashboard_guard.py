@@ -44,8 +44,9 @@ import os
 import posixpath
 import re
 import signal
+import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, unquote, urlsplit
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
@@ -65,7 +66,8 @@ REQUEST_TIMEOUT = 3600  # s, for one answer: the hub's proxies have no limit; an
 MAX_MESSAGE = 64 * 2**20  # one websocket message (tornado's default is 10 MiB; Bokeh documents can be large)
 # Not passed on in either direction (RFC 9110 §7.6.1), plus what tornado sets itself for each leg.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
-READ_ONLY = {"GET", "HEAD", "OPTIONS"}
+# What HubOAuth cannot do without (the rest has defaults); a hub gives each of its services these.
+NEEDS = ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_CLIENT_ID", "JUPYTERHUB_SERVICE_PREFIX")
 
 
 def dashboard_cluster(path: str, prefix: str) -> str | None:
@@ -374,19 +376,27 @@ def make_app(upstream: str, hub_auth: HubOAuth) -> Application:
     )
 
 
+def _usage_error(message: str) -> NoReturn:
+    print(f"dashboard guard: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _listen_address(listen: str | None) -> tuple[str, int]:
     where = listen or os.environ.get("JUPYTERHUB_SERVICE_URL", "")
     if "://" not in where:
         where = "http://" + where
     parts = urlsplit(where)
     if not parts.port:
-        raise SystemExit(f"dashboard guard: no address to listen on ({where!r}) — pass --listen HOST:PORT or set JUPYTERHUB_SERVICE_URL")
+        _usage_error(f"no address to listen on ({where!r}) — pass --listen HOST:PORT or set JUPYTERHUB_SERVICE_URL")
     return parts.hostname or "", parts.port
 
 
 async def serve(upstream: str, listen: str | None) -> None:
     host, port = _listen_address(listen)
     AsyncHTTPClient.configure(None, max_clients=MAX_CLIENTS)
+    missing = [v for v in NEEDS if not os.environ.get(v)]
+    if missing:
+        _usage_error(f"{', '.join(missing)} not set — run it as a JupyterHub service, or set them as the hub would for one")
     hub_auth = HubOAuth()  # from the JUPYTERHUB_* environment
     server = make_app(upstream, hub_auth).listen(port, host, xheaders=True)
     log.info("dashboard guard on %s:%s for %s → %s", host, port, hub_auth.base_url, upstream)

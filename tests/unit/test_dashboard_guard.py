@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -394,3 +396,44 @@ def test_a_gateway_that_is_down_is_a_bad_gateway():
             server.stop()
 
     run(test)
+
+
+def test_runs_from_the_environment_a_service_gets():
+    """As the chart runs it: ``python dashboard_guard.py --upstream … --listen …``, the rest from JUPYTERHUB_* variables."""
+
+    async def test() -> None:
+        gateway, gateway_url = _serve(Application([(rf"{PREFIX}api/(.*)", OtherApi, {"seen": Seen()})]))
+        [sock] = bind_sockets(0, "127.0.0.1")
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
+            "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+            "JUPYTERHUB_SERVICE_NAME": "dask-gateway",
+            "JUPYTERHUB_CLIENT_ID": "service-dask-gateway",
+            "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{PREFIX}oauth_callback",
+        }
+        cmd = [sys.executable, G.__file__, "--upstream", gateway_url, "--listen", f"127.0.0.1:{port}"]
+        proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd="/", stderr=asyncio.subprocess.PIPE)
+        try:
+            url = f"http://127.0.0.1:{port}{PREFIX}"
+            for _ in range(200):  # until it listens (importing jupyterhub takes a moment)
+                assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else "exited"
+                try:
+                    r = await fetch(url + "api/health")
+                    break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            assert r.code == 200 and json.loads(r.body)["path"] == f"{PREFIX}api/health"
+            r = await fetch(url + "clusters/c-alice/status")
+            assert r.code == 302
+            query = parse_qs(urlsplit(r.headers["Location"]).query)
+            assert (query["client_id"], query["redirect_uri"]) == (["service-dask-gateway"], [f"{PREFIX}oauth_callback"])
+        finally:
+            proc.terminate()
+            await proc.wait()
+            gateway.stop()
+
+    asyncio.run(asyncio.wait_for(test(), 60))
