@@ -55,5 +55,8 @@ def configure(c, data, backend):
     c.ClusterConfig.scheduler_memory = data["scheduler_memory"]
     c.ClusterConfig.scheduler_cmd = data["scheduler_cmd"]
     c.ClusterConfig.worker_cmd = data["worker_cmd"]
+    if data.get("pod_labels"):  # (Kubernetes) labels a cloud's identity webhook acts on
+        c.KubeClusterConfig.scheduler_extra_pod_labels = data["pod_labels"]
+        c.KubeClusterConfig.worker_extra_pod_labels = data["pod_labels"]
     module, _, name = backend.rpartition(".")
     c.DaskGateway.backend_class = _capped(getattr(importlib.import_module(module), name), data["max_clusters_per_user"])

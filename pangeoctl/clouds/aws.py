@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LIFECYCLE,
+    SCRATCH_SA,
     STORAGE_CLASS,
     ClusterHandle,
     Leftover,
@@ -23,6 +25,7 @@ from pangeoctl.clouds.base import (
     ObservedPool,
     OwnKubeconfig,
     PoolChange,
+    Scratch,
     diff_pool,
     load_balancer_address,
     monthly,
@@ -145,7 +148,10 @@ class AWSCloud(OwnKubeconfig):
             "iam": {
                 "withOIDC": True,
                 # IRSA: the autoscaler's own role (node roles get no autoscaling rights)
-                "serviceAccounts": [{"metadata": {"name": AUTOSCALER_SA, "namespace": "kube-system"}, "wellKnownPolicies": {"autoScaler": True}}],
+                "serviceAccounts": [
+                    {"metadata": {"name": AUTOSCALER_SA, "namespace": "kube-system"}, "wellKnownPolicies": {"autoScaler": True}},
+                    *self._scratch_account(cfg),
+                ],
             },
             "addons": [
                 {"name": "aws-ebs-csi-driver", "wellKnownPolicies": {"ebsCSIController": True}},  # IRSA role for the driver
@@ -366,6 +372,91 @@ class AWSCloud(OwnKubeconfig):
                     )
                 )
         return out
+
+    # ------------------------------------------------------------ users' scratch bucket
+
+    def scratch(self, cfg: Config) -> Scratch | None:
+        return Scratch(f"s3://{cfg.scratch_bucket}") if cfg.scratch_bucket else None
+
+    @staticmethod
+    def _scratch_account(cfg: Config) -> list[dict[str, Any]]:
+        """IRSA for users: eksctl makes the ServiceAccount and a role that may use only the scratch bucket."""
+        if not cfg.scratch_bucket:
+            return []
+        arn = f"arn:aws:s3:::{cfg.scratch_bucket}"
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": arn},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                    "Resource": f"{arn}/*",
+                },
+            ],
+        }
+        return [
+            {"metadata": {"name": SCRATCH_SA, "namespace": cfg.name}, "roleName": f"{cfg.name}-scratch", "attachPolicy": policy, "tags": tags(cfg)}
+        ]
+
+    def scratch_files(self, cfg: Config) -> dict[str, str]:
+        if not cfg.scratch_bucket:
+            return {}
+        days = cfg.hub.user_identity.expire_days
+        rule = {
+            "ID": "expire-scratch",
+            "Status": "Enabled",
+            "Filter": {},
+            "Expiration": {"Days": days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+        return {SCRATCH_LIFECYCLE: json.dumps({"Rules": [rule]}, indent=2) + "\n"}
+
+    def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
+        assert cfg.aws is not None
+        bucket = cfg.scratch_bucket
+        if not bucket:
+            return []
+        region, env = cfg.aws.region, self._env(cfg)
+        # us-east-1 is S3's default location and refuses to be named as a LocationConstraint.
+        located = () if region == "us-east-1" else ("--create-bucket-configuration", f"LocationConstraint={region}")
+        tagging = "TagSet=[" + ",".join(f"{{Key={k},Value={v}}}" for k, v in tags(cfg).items()) + "]"
+        return [
+            Command(
+                ("aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region, *located),
+                why=f"users' scratch bucket s3://{bucket}, in the cluster's region",
+                unless=("aws", "s3api", "head-bucket", "--bucket", bucket, "--region", region),
+                env=env,
+            ),
+            Command(("aws", "s3api", "put-bucket-tagging", "--bucket", bucket, "--tagging", tagging), why="tag it for `down --verify`", env=env),
+            Command(
+                (
+                    "aws",
+                    "s3api",
+                    "put-bucket-lifecycle-configuration",
+                    "--bucket",
+                    bucket,
+                    "--lifecycle-configuration",
+                    f"file://{where / SCRATCH_LIFECYCLE}",
+                ),
+                why=f"delete what is older than {cfg.hub.user_identity.expire_days} days",
+                env=env,
+            ),
+            Command(
+                (
+                    "eksctl",
+                    "create",
+                    "iamserviceaccount",
+                    "--config-file",
+                    str(where / "cluster.yaml"),
+                    "--include",
+                    f"{cfg.name}/{SCRATCH_SA}",
+                    "--approve",
+                ),
+                why=f"ServiceAccount {SCRATCH_SA} with a role that may use only that bucket (IRSA; kept when it exists)",
+                env=env,
+            ),
+        ]
 
     # ------------------------------------------------------------ HTTPS: the load balancer's name
 

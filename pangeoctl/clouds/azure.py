@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LIFECYCLE,
+    SCRATCH_SA,
     STORAGE_CLASS,
     ClusterHandle,
     Leftover,
@@ -21,12 +23,14 @@ from pangeoctl.clouds.base import (
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
+    Scratch,
     address_name,
     diff_pool,
     labels_csv,
     monthly,
     nvidia_device_plugin,
     rows,
+    scratch_service_account,
     split_pools,
     storage_class,
     tags,
@@ -46,6 +50,9 @@ def node_resource_group(cfg: Config) -> str:
     """The group AKS puts the cluster's VMs, disks, IPs and load balancer in (AKS's own default name, made explicit)."""
     assert cfg.azure is not None
     return f"MC_{cfg.azure.resource_group}_{cfg.name}_{cfg.azure.location}"[:80]
+
+
+SCRATCH_CONTAINER = "scratch"
 
 
 class AzureCloud(OwnKubeconfig):
@@ -390,6 +397,103 @@ class AzureCloud(OwnKubeconfig):
         return Command(
             ("az", "network", "public-ip", "show", *self._ip(cfg), "--query", "ipAddress", "--output", "tsv"), why="the hub's reserved IP address"
         )
+
+    # ------------------------------------------------------------ users' scratch bucket
+
+    def scratch(self, cfg: Config) -> Scratch | None:
+        if not cfg.scratch_bucket:
+            return None
+        # adlfs reads the account from the environment; the workload identity webhook acts on labelled pods.
+        return Scratch(
+            f"az://{SCRATCH_CONTAINER}",
+            env={"AZURE_STORAGE_ACCOUNT_NAME": cfg.scratch_bucket},
+            pod_labels={"azure.workload.identity/use": "true"},
+        )
+
+    def scratch_files(self, cfg: Config) -> dict[str, str]:
+        if not cfg.scratch_bucket:
+            return {}
+        delete = {"delete": {"daysAfterModificationGreaterThan": cfg.hub.user_identity.expire_days}}
+        rule = {
+            "enabled": True,
+            "name": "expire-scratch",
+            "type": "Lifecycle",
+            "definition": {"actions": {"baseBlob": delete}, "filters": {"blobTypes": ["blockBlob"]}},
+        }
+        return {SCRATCH_LIFECYCLE: json.dumps({"rules": [rule]}, indent=2) + "\n"}
+
+    def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
+        from pangeoctl.targets.base import Read
+
+        assert cfg.azure is not None
+        account = cfg.scratch_bucket
+        if not account:
+            return []
+        rg, loc, ident = self._rg(cfg), ("--location", cfg.azure.location), f"{cfg.name}-users"
+        tag = ("--tags", *(f"{k}={v}" for k, v in tags(cfg).items()))
+
+        def federate(issuer: str) -> list[Command]:
+            if not issuer.strip():
+                return []
+            subject = f"system:serviceaccount:{cfg.name}:{SCRATCH_SA}"
+            return [
+                Command(
+                    ("az", "identity", "federated-credential", "create", "--name", SCRATCH_SA, "--identity-name", ident, *rg,
+                     "--issuer", issuer.strip(), "--subject", subject, "--audiences", "api://AzureADTokenExchange"),
+                    why=f"pods running as {SCRATCH_SA} act as that identity (workload identity)",
+                )
+            ]  # fmt: skip
+
+        def assign(client: str, principal: str, account_id: str) -> list[Command]:
+            scope = f"{account_id.strip()}/blobServices/default/containers/{SCRATCH_CONTAINER}"
+            return [
+                Command(
+                    ("az", "role", "assignment", "create", "--assignee-object-id", principal, "--assignee-principal-type", "ServicePrincipal",
+                     "--role", "Storage Blob Data Contributor", "--scope", scope),
+                    why="it may read, write and delete blobs in the scratch container — and nothing else",
+                ),
+                *scratch_service_account(cfg, handle, {"azure.workload.identity/client-id": client}),
+            ]  # fmt: skip
+
+        account_id = Command(
+            ("az", "storage", "account", "show", "--name", account, *rg, "--query", "id", "--output", "tsv"), why="the account's id", read_only=True
+        )
+
+        def grant(ids: str) -> list[Read]:
+            """From the identity's client and principal ids: its role on the container (the scope is the
+            account's resource id, read next) and the ServiceAccount's annotation."""
+            if len(ids.split()) != 2:
+                return []
+            client, principal = ids.split()
+            return [Read(account_id, follow=lambda out: assign(client, principal, out) if out.strip() else [])]
+
+        return [
+            Command(
+                ("az", "storage", "account", "create", "--name", account, *rg, *loc, "--sku", "Standard_LRS", "--kind", "StorageV2",
+                 "--min-tls-version", "TLS1_2", "--allow-blob-public-access", "false", *tag),
+                why=f"users' scratch storage account {account}, beside the cluster",
+                unless=("az", "storage", "account", "show", "--name", account, *rg),
+            ),
+            Command(
+                ("az", "storage", "container-rm", "create", "--storage-account", account, "--name", SCRATCH_CONTAINER, *rg),
+                why=f"its container {SCRATCH_CONTAINER}",
+            ),
+            Command(
+                ("az", "storage", "account", "management-policy", "create", "--account-name", account, *rg, "--policy", f"@{where / SCRATCH_LIFECYCLE}"),
+                why=f"delete what is older than {cfg.hub.user_identity.expire_days} days",
+            ),
+            Command(("az", "identity", "create", "--name", ident, *rg, *loc, *tag), why="the identity users and their Dask workers act as"),
+            Read(
+                Command(("az", "aks", "show", "--name", cfg.name, *rg, "--query", "oidcIssuerProfile.issuerUrl", "--output", "tsv"), why="the cluster's OIDC issuer", read_only=True),
+                follow=federate,
+                shown=tuple(federate("ISSUER_URL")),
+            ),
+            Read(
+                Command(("az", "identity", "show", "--name", ident, *rg, "--query", "[clientId, principalId]", "--output", "tsv"), why="the identity's ids", read_only=True),
+                follow=grant,
+                shown=(account_id, *assign("CLIENT_ID", "PRINCIPAL_ID", "ACCOUNT_ID")),
+            ),
+        ]  # fmt: skip
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:
         return [Command(("az", "aks", "delete", *self._rg(cfg), "--name", cfg.name, "--yes"), why="delete the AKS cluster")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,6 +64,22 @@ class PoolChange:
     def describe(self) -> str:
         verb = "update in place" if self.action == "update" else "needs a new pool (drain, delete, create)"
         return f"{self.pool} pool: {', '.join(self.changes)} — {verb}"
+
+
+# Users' scratch bucket (``hub.user_identity.scratch_bucket``): user servers and their Dask pods run as this
+# ServiceAccount, which the cloud maps to an identity that may use that one bucket; users find it in $SCRATCH_BUCKET.
+SCRATCH_SA = "pangeo-user"
+SCRATCH_ENV = "SCRATCH_BUCKET"
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """How users reach their scratch bucket on one cloud (what the chart values need)."""
+
+    url: str  # the bucket as fsspec reads it (gs://B, s3://B, az://C); each user's prefix is added to it
+    env: dict[str, str] = field(default_factory=dict)  # more variables the storage library needs (Azure: the account)
+    pod_labels: dict[str, str] = field(default_factory=dict)  # on user and Dask pods (Azure's identity webhook)
+    metadata_server: bool = False  # pods get their identity from the metadata server (GKE Workload Identity)
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,11 @@ class Cloud(Protocol):
     ``destroys_data(cfg)``
         What ``delete`` destroys or leaves billing, said before it runs (AKS deletes home disks with the
         node resource group; GKE/EKS leave them billing); None when nothing.
+    ``scratch(cfg)`` / ``scratch_steps(cfg, handle, where)``
+        Users' scratch bucket (``hub.user_identity.scratch_bucket``; None/[] when off): how pods reach it, and
+        the steps that make the bucket (tagged, objects expiring; its lifecycle file written into ``where``), an
+        identity allowed only that bucket, and the :data:`SCRATCH_SA` ServiceAccount mapped to it — run after
+        the namespace exists, before the release.
     ``notes(cfg, handle)``
         Lines to show after ``up``: what the person must do or know (label nodes of an existing cluster,
         the kind URL).
@@ -166,6 +187,12 @@ class Cloud(Protocol):
 
     def notes(self, cfg: Config, handle: ClusterHandle) -> list[str]: ...
 
+    def scratch(self, cfg: Config) -> Scratch | None: ...
+
+    def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]: ...
+
+    def scratch_files(self, cfg: Config) -> dict[str, str]: ...
+
 
 class Defaults:
     """Mixin: the added contract methods for clouds that have nothing to say there."""
@@ -199,6 +226,36 @@ class Defaults:
 
     def notes(self, cfg: Config, handle: ClusterHandle) -> list[str]:
         return []
+
+    def scratch(self, cfg: Config) -> Scratch | None:
+        return None
+
+    def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
+        return []
+
+    def scratch_files(self, cfg: Config) -> dict[str, str]:
+        return {}
+
+
+SCRATCH_LIFECYCLE = "scratch-lifecycle.json"  # the bucket's expiry rule, written beside the plan
+
+
+def scratch_service_account(cfg: Config, handle: ClusterHandle, annotations: dict[str, str], env: dict[str, str] | None = None) -> list[Command]:
+    """The :data:`SCRATCH_SA` ServiceAccount in the release's namespace, annotated with the cloud identity it maps to."""
+    k, ns = ("kubectl", *handle.kubectl()), cfg.name
+    return [
+        Command(
+            (*k, "create", "serviceaccount", SCRATCH_SA, "--namespace", ns),
+            why=f"ServiceAccount {SCRATCH_SA}: users' servers and Dask pods run as it",
+            unless=(*k, "get", "serviceaccount", SCRATCH_SA, "--namespace", ns),
+            env=env or {},
+        ),
+        Command(
+            (*k, "annotate", "serviceaccount", SCRATCH_SA, "--namespace", ns, "--overwrite", *(f"{a}={v}" for a, v in annotations.items())),
+            why="map it to the identity that may use the scratch bucket",
+            env=env or {},
+        ),
+    ]
 
 
 class OwnKubeconfig(Defaults):

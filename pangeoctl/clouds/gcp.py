@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LIFECYCLE,
+    SCRATCH_SA,
     STORAGE_CLASS,
     ClusterHandle,
     Leftover,
@@ -17,11 +19,13 @@ from pangeoctl.clouds.base import (
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
+    Scratch,
     address_name,
     diff_pool,
     labels_csv,
     monthly,
     rows,
+    scratch_service_account,
     split_pools,
     storage_class,
     tags,
@@ -32,6 +36,7 @@ from pangeoctl.runner import Command, Stdin
 
 APIS = ("container.googleapis.com", "compute.googleapis.com")
 BUDGET_API = "billingbudgets.googleapis.com"
+SCRATCH_APIS = ("storage.googleapis.com", "iam.googleapis.com")
 ZONES_PER_REGION = 3  # a regional cluster's pools span the region's zones (3 in every GKE region we know)
 
 
@@ -130,7 +135,7 @@ class GCPCloud(OwnKubeconfig):
 
     def prepare(self, cfg: Config) -> list[Command]:
         assert cfg.gcp is not None
-        apis = APIS + ((BUDGET_API,) if cfg.budget is not None and cfg.gcp.billing_account else ())
+        apis = APIS + ((BUDGET_API,) if cfg.budget is not None and cfg.gcp.billing_account else ()) + (SCRATCH_APIS if cfg.scratch_bucket else ())
         # `services enable` is a no-op for an API that is already on, so a re-run costs one quick call.
         return [Command(("gcloud", "services", "enable", *apis, "--project", cfg.gcp.project), why="enable the Google Cloud APIs the steps use")]
 
@@ -331,6 +336,89 @@ class GCPCloud(OwnKubeconfig):
         return "home and hub-database disks outlive the GKE cluster and keep billing until deleted (`down --purge` first, or delete them after `down --verify` lists them)"
 
     # ------------------------------------------------------------ teardown: what is left, priced
+
+    # ------------------------------------------------------------ users' scratch bucket
+
+    def scratch(self, cfg: Config) -> Scratch | None:
+        # GKE_METADATA nodes answer pods from the GKE metadata server with their own Workload Identity only.
+        return Scratch(f"gs://{cfg.scratch_bucket}", metadata_server=True) if cfg.scratch_bucket else None
+
+    def scratch_files(self, cfg: Config) -> dict[str, str]:
+        if not cfg.scratch_bucket:
+            return {}
+        rule = {"rule": [{"action": {"type": "Delete"}, "condition": {"age": cfg.hub.user_identity.expire_days}}]}
+        return {SCRATCH_LIFECYCLE: json.dumps(rule, indent=2) + "\n"}
+
+    @staticmethod
+    def scratch_account(cfg: Config) -> str:
+        """The Google service account users act as (account IDs are 6–30 characters)."""
+        assert cfg.gcp is not None
+        return f"{cfg.name[:24].rstrip('-')}-users@{cfg.gcp.project}.iam.gserviceaccount.com"
+
+    def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
+        assert cfg.gcp is not None
+        if not cfg.scratch_bucket:
+            return []
+        p, bucket, gsa = ("--project", cfg.gcp.project), f"gs://{cfg.scratch_bucket}", self.scratch_account(cfg)
+        member = f"serviceAccount:{cfg.gcp.project}.svc.id.goog[{cfg.name}/{SCRATCH_SA}]"
+        return [
+            Command(
+                ("gcloud", "storage", "buckets", "create", bucket, *p, "--location", cfg.gcp.region, "--uniform-bucket-level-access"),
+                why=f"users' scratch bucket {bucket}, beside the cluster",
+                unless=("gcloud", "storage", "buckets", "describe", bucket, *p),
+            ),
+            Command(
+                (
+                    "gcloud",
+                    "storage",
+                    "buckets",
+                    "update",
+                    bucket,
+                    *p,
+                    "--update-labels",
+                    labels_csv(tags(cfg)),
+                    "--lifecycle-file",
+                    str(where / SCRATCH_LIFECYCLE),
+                ),
+                why=f"label it, and delete what is older than {cfg.hub.user_identity.expire_days} days",
+            ),
+            Command(
+                ("gcloud", "iam", "service-accounts", "create", gsa.split("@")[0], *p, "--display-name", f"pangeoctl {cfg.name} users"),
+                why="the identity users and their Dask workers act as",
+                unless=("gcloud", "iam", "service-accounts", "describe", gsa, *p),
+            ),
+            Command(
+                (
+                    "gcloud",
+                    "storage",
+                    "buckets",
+                    "add-iam-policy-binding",
+                    bucket,
+                    *p,
+                    "--member",
+                    f"serviceAccount:{gsa}",
+                    "--role",
+                    "roles/storage.objectUser",
+                ),
+                why="it may read, write and delete objects in the scratch bucket — and nothing else",
+            ),
+            Command(
+                (
+                    "gcloud",
+                    "iam",
+                    "service-accounts",
+                    "add-iam-policy-binding",
+                    gsa,
+                    *p,
+                    "--role",
+                    "roles/iam.workloadIdentityUser",
+                    "--member",
+                    member,
+                ),
+                why=f"pods running as {SCRATCH_SA} act as it (Workload Identity)",
+            ),
+            *scratch_service_account(cfg, handle, {"iam.gke.io/gcp-service-account": gsa}),
+        ]
 
     def leftover_queries(self, cfg: Config) -> list[LeftoverQuery]:
         assert cfg.gcp is not None

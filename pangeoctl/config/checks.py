@@ -12,6 +12,7 @@ with the device plugin running). Machine facts and formulas are in :mod:`pangeoc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pangeoctl import machines
@@ -129,6 +130,8 @@ def _hub(cfg: Config) -> list[Problem]:
                 f"a scratch bucket needs a cloud's storage and identities (gcp, aws, azure), not {cfg.cloud}",
             )
         )
+    elif hub.user_identity.scratch_bucket:
+        out += _scratch_problems(cfg)
 
     defaults = [i for i, p in enumerate(hub.profiles) if p.default]
     if len(defaults) > 1:
@@ -360,3 +363,15 @@ def _shortfall(pod: _Pod, alloc: machines.Allocatable, ds: tuple[machines.System
         f"after kube-reserved, eviction threshold and {len(ds)} system pods — short by {' and '.join(short)}; {fix}"
     )
     return [Problem(pod.path, message, severity="warning" if severity == "warning" else "error")]
+
+
+def _scratch_problems(cfg: Config) -> list[Problem]:
+    name = cfg.scratch_bucket or ""
+    where = ("hub", "user_identity", "bucket") if cfg.hub.user_identity.bucket else ("hub", "user_identity", "scratch_bucket")
+    if cfg.cloud == "aws" and not name:
+        return [Problem(where, "S3 bucket names are global: set `aws.account` (the bucket is then NAME-scratch-ACCOUNT) or `bucket:`")]
+    if cfg.cloud == "azure" and not re.fullmatch(r"[a-z0-9]{3,24}", name):
+        return [Problem(where, f"an Azure storage account name is 3–24 lowercase letters and digits (got {name!r}) — set `bucket:`")]
+    if len(name) > 63 or ".." in name:
+        return [Problem(where, f"bucket name {name!r} is longer than 63 characters — set a shorter `bucket:`")]
+    return []

@@ -263,8 +263,17 @@ class HTTPS(Base):
 class UserIdentity(Base):
     scratch_bucket: bool = Field(
         False,
-        description="Give each user a cloud identity scoped to a scratch bucket of their own (gcp, aws, azure). Off by default.",
+        description="A scratch bucket for the hub's users and their Dask workers, reached with a cloud identity that may "
+        "use only that bucket (gcp, aws, azure). Each user writes under `$SCRATCH_BUCKET` (the bucket plus their name); "
+        "everyone on the hub can read it, and objects expire. Off by default.",
     )
+    bucket: str | None = Field(
+        None,
+        description="The bucket's name (Azure: the storage account's). Default: `<project>-<name>-scratch` (gcp), "
+        "`<name>-scratch-<aws.account>` (aws: set `aws.account` or this), `<name>` + a hash (azure).",
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    )
+    expire_days: int = Field(7, ge=1, le=3650, description="Scratch objects are deleted this many days after they were written.")
 
 
 class Hub(Base):
@@ -377,6 +386,27 @@ class Config(Base):
     @property
     def worker_image(self) -> str:
         return self.dask.image or self.image
+
+    @property
+    def scratch_bucket(self) -> str | None:
+        """The scratch bucket's name (Azure: its storage account's), when users get one; "" when it cannot be
+        derived (AWS without ``aws.account``)."""
+        ident = self.hub.user_identity
+        if not ident.scratch_bucket:
+            return None
+        if ident.bucket:
+            return ident.bucket
+        if self.gcp is not None:
+            return f"{self.gcp.project}-{self.name}-scratch"
+        if self.aws is not None:
+            return f"{self.name}-scratch-{self.aws.account}" if self.aws.account else ""
+        if self.azure is not None:
+            # Storage account names are global, 3–24 lowercase letters and digits: the name plus a hash of where it lives.
+            import hashlib
+
+            where = f"{self.azure.subscription}/{self.azure.resource_group}/{self.name}".encode()
+            return self.name.replace("-", "")[:16] + hashlib.sha256(where).hexdigest()[:8]
+        return ""
 
     @property
     def https_enabled(self) -> bool:

@@ -13,9 +13,9 @@ import inspect
 import json
 from typing import Any
 
-from pangeoctl import gateway_extra
+from pangeoctl import clouds, gateway_extra
 from pangeoctl import wiring as W
-from pangeoctl.clouds.base import STORAGE_CLASS
+from pangeoctl.clouds.base import SCRATCH_ENV, SCRATCH_SA, STORAGE_CLASS
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth
 from pangeoctl.render.placement import pod_rules
 from pangeoctl.units import format_memory, k8s_quantity
@@ -76,7 +76,11 @@ def kube_wiring(cfg: Config) -> W.Wiring:
 def render_values(cfg: Config) -> dict[str, Any]:
     """Helm values for ``helm/pangeo`` from a validated config."""
     w = kube_wiring(cfg)
-    return {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w)}
+    out = {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w)}
+    scratch = clouds.get(cfg.cloud).scratch(cfg)
+    if scratch is not None and scratch.metadata_server:
+        out["networkPolicy"] = {"workloadIdentityMetadata": True}
+    return out
 
 
 def _load_balancer(cfg: Config) -> dict[str, Any]:
@@ -145,6 +149,16 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         "networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}, {"port": W.TRAEFIK_TCP_PORT}]}]},
         "profileList": [_profile(cfg, p) for p in cfg.hub.profiles],
     }
+    scratch = clouds.get(cfg.cloud).scratch(cfg)
+    if scratch is not None:
+        # KubeSpawner fills in {username}: each user's own prefix of the bucket.
+        singleuser["extraEnv"].update({SCRATCH_ENV: f"{scratch.url}/{{username}}", **kubespawner_env(scratch.env)})
+        singleuser["serviceAccountName"] = SCRATCH_SA
+        if scratch.pod_labels:
+            singleuser["extraLabels"] = scratch.pod_labels
+        if scratch.metadata_server:  # the identity comes from GKE's metadata server, which shows pods nothing else
+            singleuser["cloudMetadata"] = {"blockWithIptables": False}
+            singleuser["networkPolicy"]["egressAllowRules"] = {"cloudMetadataServer": True}
     if default is not None:
         singleuser["cpu"] = {"limit": default.cpu, "guarantee": default.cpu}
         singleuser["memory"] = {"limit": format_memory(default.memory), "guarantee": format_memory(default.memory)}
@@ -213,6 +227,12 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         worker_extra = pod_rules(cfg.cloud, "worker", cfg.cluster.pools.worker.spot)
         core_selector = pod_rules(cfg.cloud, "core", cfg.cluster.pools.core.spot)["nodeSelector"]
     memory = dask_memory(w.dask["scheduler_memory"])
+    data = dict(w.dask)
+    scratch = clouds.get(cfg.cloud).scratch(cfg)
+    if scratch is not None:  # Dask pods run user code too: the same identity, so workers can write to the bucket
+        scheduler_extra = {**scheduler_extra, "serviceAccountName": SCRATCH_SA}
+        worker_extra = {**worker_extra, "serviceAccountName": SCRATCH_SA}
+        data["pod_labels"] = scratch.pod_labels
     gateway: dict[str, Any] = {
         "prefix": W.GATEWAY_PREFIX,
         "auth": {
@@ -235,7 +255,7 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
             },
             "worker": {"extraPodConfig": worker_extra},
         },
-        "extraConfig": {"pangeoctl": gateway_extra_config(w.dask)},
+        "extraConfig": {"pangeoctl": gateway_extra_config(data)},
     }
     out: dict[str, Any] = {
         "fullnameOverride": W.GATEWAY_RELEASE_NAME,

@@ -11,7 +11,7 @@ with the per-cloud cluster modules of :mod:`pangeoctl.clouds` behind it) and
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ class Read:
 
     command: Command
     tell: Callable[[str], str | None] = lambda out: None
-    follow: Callable[[str], list[Command]] = lambda out: []
+    follow: Callable[[str], Sequence[Command | Read]] = lambda out: []
     fatal: bool = False
     shown: tuple[Command, ...] = ()  # what ``follow`` runs, as commands.sh shows it (the output as a placeholder)
 

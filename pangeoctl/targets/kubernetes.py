@@ -102,6 +102,8 @@ class KubernetesTarget:
         reserve = cloud.reserve_address(cfg)
         steps += [*cloud.create(cfg, spec_path, handle), *reserve, *cloud.credentials(cfg, handle)]
         steps += helm.prepare(cfg, handle, self.state(cfg, site) / "secrets")
+        steps += cloud.scratch_steps(cfg, handle, out_dir)  # users' scratch bucket and its identity (when asked for)
+        plan.files.update(cloud.scratch_files(cfg))
         # Before upgrading a running release, show what changes in its values (nothing on a first install).
         running = Read(_reads(helm.get_values(cfg, handle)), tell=lambda stdout: _values_change(stdout, values))
         address = cloud.address_probe(cfg, handle) if cfg.hub.domain else None
@@ -247,24 +249,26 @@ _PINNED_WHY = "install or upgrade JupyterHub + Dask Gateway, the proxy on RESERV
 
 def run_steps(steps: list[Step], runner: Runner, echo: Echo) -> None:
     """Run ``steps`` in order; the first failing command stops the rest. A Read's output decides what it says
-    and which commands follow (a fatal message stops everything, exit 2); an AfterDNS waits for its domain."""
+    and which steps follow (a fatal message stops everything, exit 2); an AfterDNS waits for its domain."""
     for i, step in enumerate(steps, 1):
-        if isinstance(step, AfterDNS):
-            _after_dns(step, runner, echo, f"[{i}/{len(steps)}]")
-            continue
-        if isinstance(step, Read):
-            res = runner.run(step.command, check=False)
-            out = res.stdout if res.returncode == 0 else ""
-            said = step.tell(out)
-            if said and step.fatal:
-                raise TargetError(said, 2)
-            if said:
-                echo(said)
-            for cmd in step.follow(out):
-                echo(f"[{i}/{len(steps)}] {cmd.why}")
-                runner.run(cmd)
-            continue
-        echo(f"[{i}/{len(steps)}] {step.why}")
+        _run_step(step, runner, echo, f"[{i}/{len(steps)}]")
+
+
+def _run_step(step: Step, runner: Runner, echo: Echo, counter: str) -> None:
+    if isinstance(step, AfterDNS):
+        _after_dns(step, runner, echo, counter)
+    elif isinstance(step, Read):
+        res = runner.run(step.command, check=False)
+        out = res.stdout if res.returncode == 0 else ""
+        said = step.tell(out)
+        if said and step.fatal:
+            raise TargetError(said, 2)
+        if said:
+            echo(said)
+        for then in step.follow(out):
+            _run_step(then, runner, echo, counter)
+    else:
+        echo(f"{counter} {step.why}")
         runner.run(step)
 
 

@@ -543,3 +543,36 @@ def test_hub_serves_our_page_templates(release: Release, hub_of) -> None:
             served = found[name]
             assert not served.startswith("error:"), f"{release.example}: the hub cannot load {base}/{name}: {served}"
             assert served.endswith(f"{base}/{name}"), f"{release.example}: the hub serves {name} from {served}, not from {base}"
+
+
+# --- users' scratch bucket ----------------------------------------------------------------------------------
+
+
+def test_scratch_identity_reaches_user_and_dask_pods(release: Release, hub_of: Any, gateway_of: Any) -> None:
+    """With ``hub.user_identity.scratch_bucket``: every user pod KubeSpawner builds runs as the mapped
+    ServiceAccount with its own prefix in $SCRATCH_BUCKET, the gateway's Dask pods run as it too, and only
+    GKE (whose metadata server serves the pod's own identity) opens the metadata address."""
+    from pangeoctl.clouds.base import SCRATCH_ENV, SCRATCH_SA
+
+    if not ((release.cfg.get("hub") or {}).get("user_identity") or {}).get("scratch_bucket"):
+        pytest.skip("no scratch bucket")
+    hub = hub_of(release)
+    for i, (name, pod) in enumerate(hub["profiles"].items()):
+        assert pod["pod"] is not None, f"{release.example} profile {name}: KubeSpawner cannot build the pod:\n{pod['error']}"
+        spec = pod["pod"]["spec"]
+        assert spec["serviceAccountName"] == SCRATCH_SA
+        url = env_of(pod["pod"])[SCRATCH_ENV]
+        assert url.endswith(f"/user{i}") and url.split("://")[0] in ("gs", "s3", "az"), f"{name}: {SCRATCH_ENV}={url}"
+        inits = [c["name"] for c in spec.get("initContainers") or []]
+        if release.cloud == "gcp":
+            assert "block-cloud-metadata" not in inits, "GKE Workload Identity needs the metadata server"
+        if release.cloud == "azure":
+            assert pod["pod"]["metadata"]["labels"].get("azure.workload.identity/use") == "true"
+    scheduler, worker = gateway_pods(gateway_of(release))
+    for pod in (scheduler, worker):
+        assert pod["spec"]["serviceAccountName"] == SCRATCH_SA
+        if release.cloud == "azure":
+            assert pod["metadata"]["labels"].get("azure.workload.identity/use") == "true"
+    dask_policy = next(p for p in release.all("NetworkPolicy") if p["metadata"]["name"].endswith("-dask-clusters"))
+    blocked = [cidr for rule in dask_policy["spec"]["egress"] for to in rule.get("to", []) for cidr in (to.get("ipBlock") or {}).get("except", [])]
+    assert ("169.254.169.254/32" in blocked) == (release.cloud != "gcp")

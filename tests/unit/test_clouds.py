@@ -851,3 +851,129 @@ def test_gke_core_pool_replacement_keeps_a_node_for_the_hub():
         ("delete", "core-tmp"),
     ]
     assert "--node-labels pangeoctl.io/pool=core,hub.jupyter.org/node-purpose=core" in shlex.join(change.commands[0].argv)
+
+
+# ---------------------------------------------------------------- users' scratch bucket (off by default)
+
+
+def _scratch(name: str, **identity):  # noqa: ANN003, ANN202
+    cfg = C.load(CONFIGS / name)
+    ident = cfg.hub.user_identity.model_copy(update={"scratch_bucket": True, **identity})
+    return cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"user_identity": ident})})
+
+
+def test_no_scratch_bucket_by_default():
+    for name in ("gcp.happy.yaml", "aws.happy.yaml", "azure.happy.yaml"):
+        cfg = C.load(CONFIGS / name)
+        assert cfg.scratch_bucket is None and clouds.get(cfg.cloud).scratch(cfg) is None
+        assert not any(a[:2] in (["gcloud", "storage"], ["aws", "s3api"]) or a[:2] == ["az", "identity"] for a in map(shlex.split, _up(name)))
+
+
+def test_gke_scratch_bucket_with_workload_identity():
+    cfg = _scratch("gcp.happy.yaml")
+    r = RecordingRunner()
+    up(cfg, r)
+    cmds = [shlex.join(a) for a in r.argvs]
+    p = "--project geo-lab-123"
+    gsa = "geo-lab-users@geo-lab-123.iam.gserviceaccount.com"
+    expected = [
+        f"gcloud storage buckets create gs://geo-lab-123-geo-lab-scratch {p} --location us-central1 --uniform-bucket-level-access",
+        f"gcloud storage buckets update gs://geo-lab-123-geo-lab-scratch {p} --update-labels pangeoctl=geo-lab --lifecycle-file /state/scratch-lifecycle.json",
+        f"gcloud iam service-accounts create geo-lab-users {p} --display-name 'pangeoctl geo-lab users'",
+        f"gcloud storage buckets add-iam-policy-binding gs://geo-lab-123-geo-lab-scratch {p} --member serviceAccount:{gsa} --role roles/storage.objectUser",
+        f"gcloud iam service-accounts add-iam-policy-binding {gsa} {p} --role roles/iam.workloadIdentityUser "
+        "--member 'serviceAccount:geo-lab-123.svc.id.goog[geo-lab/pangeo-user]'",
+        "kubectl --kubeconfig /state/kubeconfig create serviceaccount pangeo-user --namespace geo-lab",
+        f"kubectl --kubeconfig /state/kubeconfig annotate serviceaccount pangeo-user --namespace geo-lab --overwrite iam.gke.io/gcp-service-account={gsa}",
+    ]
+    first = cmds.index(expected[0])
+    assert cmds[first : first + len(expected)] == expected
+    # after the namespace, before the release
+    assert cmds.index("kubectl --kubeconfig /state/kubeconfig create namespace geo-lab") < first < next(i for i, c in enumerate(cmds) if c.startswith("helm upgrade --install geo-lab"))
+    assert "storage.googleapis.com" in cmds[0] and "iam.googleapis.com" in cmds[0]
+    plan = _Pinned("gcp", S).plan(cfg, SITE, S)
+    assert json.loads(plan.files["scratch-lifecycle.json"]) == {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}
+
+
+def test_eks_scratch_bucket_with_an_irsa_role_for_that_bucket_only():
+    cfg = _scratch("aws.happy.yaml")
+    assert cfg.scratch_bucket == "ocean-lab-scratch-012345678901"
+    _, spec = clouds.get("aws").spec(cfg)
+    (sa,) = [a for a in spec["iam"]["serviceAccounts"] if a["metadata"]["name"] == "pangeo-user"]
+    assert sa["metadata"]["namespace"] == cfg.name and sa["roleName"] == f"{cfg.name}-scratch"
+    resources = {r for st in sa["attachPolicy"]["Statement"] for r in [st["Resource"]]}
+    assert resources == {"arn:aws:s3:::ocean-lab-scratch-012345678901", "arn:aws:s3:::ocean-lab-scratch-012345678901/*"}
+    r = RecordingRunner()
+    up(cfg, r)
+    cmds = [shlex.join(a) for a in r.argvs]
+    b = "ocean-lab-scratch-012345678901"
+    first = cmds.index(f"aws s3api create-bucket --bucket {b} --region us-west-2 --create-bucket-configuration LocationConstraint=us-west-2")
+    assert cmds[first + 1 : first + 4] == [
+        f"aws s3api put-bucket-tagging --bucket {b} --tagging 'TagSet=[{{Key=pangeoctl,Value=ocean-lab}}]'",
+        f"aws s3api put-bucket-lifecycle-configuration --bucket {b} --lifecycle-configuration file:///state/scratch-lifecycle.json",
+        "eksctl create iamserviceaccount --config-file /state/cluster.yaml --include ocean-lab/pangeo-user --approve",
+    ]
+    plan = _Pinned("aws", S).plan(cfg, SITE, S)
+    assert json.loads(plan.files["scratch-lifecycle.json"])["Rules"][0]["Expiration"] == {"Days": 7}
+    # us-east-1 refuses a LocationConstraint
+    east = _scratch("aws.happy.yaml")
+    east = east.model_copy(update={"aws": east.aws.model_copy(update={"region": "us-east-1"})})
+    create = clouds.get("aws").scratch_steps(east, clouds.get("aws").handle(east, S), S)[0]
+    assert "--create-bucket-configuration" not in create.argv
+
+
+def test_aks_scratch_storage_with_workload_identity():
+    cfg = _scratch("azure.happy.yaml", bucket="eolabscratch")
+    issuer = "https://westeurope.oic.prod-aks.azure.com/tenant/uuid/"
+    account_id = "/subscriptions/s/resourceGroups/eo-lab-rg/providers/Microsoft.Storage/storageAccounts/eolabscratch"
+    r = RecordingRunner(
+        outputs={("oidcIssuerProfile.issuerUrl",): issuer + "\n", ("identity", "show"): "client-1\tprincipal-2\n", ("account", "show", "id"): account_id + "\n"}
+    )
+    up(cfg, r)
+    cmds = [a for a in r.argvs]
+    fed = next(a for a in cmds if a[:4] == ["az", "identity", "federated-credential", "create"])
+    assert fed[fed.index("--issuer") + 1] == issuer and fed[fed.index("--subject") + 1] == "system:serviceaccount:eo-lab:pangeo-user"
+    role = next(a for a in cmds if a[:4] == ["az", "role", "assignment", "create"])
+    assert role[role.index("--assignee-object-id") + 1] == "principal-2"
+    assert role[role.index("--scope") + 1] == account_id + "/blobServices/default/containers/scratch"
+    annotate = next(a for a in cmds if "annotate" in a)
+    assert annotate[-1] == "azure.workload.identity/client-id=client-1"
+    create = next(a for a in cmds if a[:4] == ["az", "storage", "account", "create"])
+    assert "--allow-blob-public-access" in create and create[create.index("--allow-blob-public-access") + 1] == "false"
+    # the plan shows the follow-ups with placeholders
+    script = _Pinned("azure", S).plan(cfg, SITE, S).script()
+    assert "--issuer ISSUER_URL" in script and "azure.workload.identity/client-id=CLIENT_ID" in script
+
+
+def test_scratch_values_give_users_and_dask_pods_the_identity():
+    from pangeoctl.render.values import render_values
+
+    for name, url in (("gcp.happy.yaml", "gs://geo-lab-123-geo-lab-scratch"), ("aws.happy.yaml", "s3://ocean-lab-scratch-012345678901")):
+        cfg = _scratch(name)
+        v = render_values(cfg)
+        single = v["jupyterhub"]["singleuser"]
+        assert single["serviceAccountName"] == "pangeo-user"
+        assert single["extraEnv"]["SCRATCH_BUCKET"] == url + "/{username}"  # KubeSpawner expands it per user
+        backend = v["dask-gateway"]["gateway"]["backend"]
+        assert backend["worker"]["extraPodConfig"]["serviceAccountName"] == "pangeo-user"
+        assert backend["scheduler"]["extraPodConfig"]["serviceAccountName"] == "pangeo-user"
+    gcp = render_values(_scratch("gcp.happy.yaml"))
+    assert gcp["jupyterhub"]["singleuser"]["cloudMetadata"] == {"blockWithIptables": False}
+    assert gcp["networkPolicy"] == {"workloadIdentityMetadata": True}
+    assert "networkPolicy" not in render_values(_scratch("aws.happy.yaml"))  # IRSA needs no metadata service: still blocked
+    az = render_values(_scratch("azure.happy.yaml"))
+    assert az["jupyterhub"]["singleuser"]["extraLabels"] == {"azure.workload.identity/use": "true"}
+    assert '"pod_labels": {"azure.workload.identity/use": "true"}' in az["dask-gateway"]["gateway"]["extraConfig"]["pangeoctl"].replace('\\"', '"')
+
+
+def test_scratch_names_that_cannot_work_are_refused():
+    aws = C.load("x", text=(CONFIGS / "aws.happy.yaml").read_text().replace(' account: "012345678901",', ""))
+    aws = aws.model_copy(update={"hub": aws.hub.model_copy(update={"user_identity": aws.hub.user_identity.model_copy(update={"scratch_bucket": True})})})
+    from pangeoctl.config.checks import _scratch_problems
+
+    (p,) = _scratch_problems(aws)
+    assert "set `aws.account`" in p.message
+    (p,) = _scratch_problems(_scratch("azure.happy.yaml", bucket="eo-lab-scratch"))
+    assert "3–24 lowercase letters and digits" in p.message
+    assert _scratch_problems(_scratch("azure.happy.yaml")) == []  # the derived name fits
+

@@ -170,3 +170,15 @@ def test_state_is_per_name_and_target(tmp_path):
     assert plan_for(local, site=site).where == tmp_path / local.name / "local"
     assert target_for(kind).plan(kind, site).where == tmp_path / local.name / "kind"
     assert isinstance(target_for(local), LocalTarget)
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "deploy").glob("*.yaml")))
+def test_shipped_examples_validate_without_warnings(example):
+    """A newcomer's first `validate` is clean: no pinned Kubernetes version the cloud stopped offering (on the
+    date the tests pin), no budget or data-proximity warning."""
+    path = ROOT / "deploy" / example
+    from pangeoctl.machines import Machine
+
+    host = Machine("this computer", SITE.cpus, SITE.memory)
+    _, found = C.load_with_warnings(path, more_checks=lambda cfg: target_for(cfg).warnings(cfg, SITE), host=host)
+    assert [p.message for p in found] == []
