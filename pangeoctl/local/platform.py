@@ -282,7 +282,7 @@ def up(layout: LocalLayout, files: dict[str, str], *, needs: list[str], echo: Ec
         if not down_now:
             _stop_lost_clusters(layout, echo)
             return "unchanged"
-        echo(f"not healthy: {', '.join(down_now)}; giving the hub a moment (it restarts its proxy and gateway itself)")
+        echo(f"not healthy: {', '.join(down_now)}; giving the hub a moment (it restarts its proxy, guard and gateway itself)")
         try:
             _wait_ready(layout, pid, echo, timeout=min(timeout, 6))
             _stop_lost_clusters(layout, echo)
