@@ -6,7 +6,9 @@ instead of to the gateway's HTTP proxy; this front forwards every request to the
 its own token check, long waits, streamed answers, websockets) except dashboard paths, which need
 
 1. a JupyterHub login — the ``HubOAuth`` cookie this service sets after the hub's OAuth flow (or a hub token in an
-   ``Authorization: token …`` header): the standard hub-service contract of ``jupyterhub.services.auth``;
+   ``Authorization: token …`` header): the standard hub-service contract of ``jupyterhub.services.auth``, with its
+   XSRF rule — the cookie counts for pages, scripts, images and the websocket, not for a ``fetch()`` from another
+   page of the hub's origin (which another user's server shares: dask-labextension's plot list is refused);
 2. the gateway's own yes: ``GET <prefix>api/v1/clusters/<name>`` with the person's OAuth token (``Authorization:
    jupyterhub <token>``). The service's OAuth tokens carry ``access:services!service=<this service>``, the scope
    the gateway's ``JupyterHubAuthenticator`` checks; it answers 200 for the owner's cluster, 403 for anyone else's
@@ -170,7 +172,10 @@ class GuardHandler(HubOAuthenticated, WebSocketHandler):
             return
         user = await self._hub_user()
         if user is None:
-            if self.request.method in ("GET", "HEAD") and not self._is_websocket():
+            # A page (navigation) goes through the hub's login and comes back; anything else is refused, not sent
+            # round in circles: a fetch() with the cookie but without the XSRF token JupyterHub asks of it is no login.
+            navigation = self.request.headers.get("Sec-Fetch-Mode", "navigate") == "navigate" and not self._is_websocket()
+            if self.request.method in ("GET", "HEAD") and navigation:
                 self.redirect(self.get_login_url())
                 return
             raise HTTPError(403, "log in to JupyterHub first")

@@ -315,6 +315,27 @@ def test_the_hub_cookie_logs_in_and_stays_with_the_front():
     run(test)
 
 
+def test_the_cookie_counts_as_jupyterhub_says():
+    """JupyterHub's XSRF rule for cookie logins: pages, same-origin scripts and images yes; a fetch() from another page of
+    the hub's origin (another user's server shares it) no — and that is a refusal, not a redirect to log in again."""
+
+    async def test(f: Front) -> None:
+        cookie = f.cookie("alice-token")
+        page = await fetch(dashboard(f, "c-alice"), cookie=cookie, headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "none"})
+        script = await fetch(
+            dashboard(f, "c-alice", "statics/a.js"), cookie=cookie, headers={"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "same-origin"}
+        )
+        assert (page.code, script.code) == (200, 200)
+        fetched = await fetch(
+            dashboard(f, "c-alice", "individual-plots.json"), cookie=cookie, headers={"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"}
+        )
+        assert fetched.code == 403
+        anonymous = await fetch(dashboard(f, "c-alice", "statics/a.js"), headers={"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "same-origin"})
+        assert anonymous.code == 403
+
+    run(test)
+
+
 def test_one_gateway_check_per_person_and_cluster():
     async def test(f: Front) -> None:
         for rest in ("status", "statics/a.js", "statics/b.css", "workers"):
