@@ -11,6 +11,7 @@ EBS driver get their own roles through IRSA.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ def nat_gateways(cfg: Config) -> int:
     return 0 if mode == "none" else len(zones(cfg)) if mode == "highly-available" else 1
 
 
+DISK_TAG = "pangeoctl.io/disk-gb"  # on each node group: its disk size, as `up` reads it back
+
+
 class AWSCloud(OwnKubeconfig):
     name: str = "aws"
     tools: tuple[str, ...] = ("aws", "eksctl", "kubectl", "helm")
@@ -116,6 +120,7 @@ class AWSCloud(OwnKubeconfig):
             asg_tags = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in labels.items()}
             asg_tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{t.key}": f"{t.value}:{t.effect}" for t in taints})
             asg_tags.update({"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cfg.name}": "owned", **tags(cfg)})
+            asg_tags[DISK_TAG] = str(pool.disk_gb)  # the EKS API does not report a launch template's disk size
             group: dict[str, Any] = {
                 "name": name,
                 # spot: several equivalent types, so one type's spot capacity running out does not stop scaling
@@ -287,91 +292,143 @@ class AWSCloud(OwnKubeconfig):
             env=self._env(cfg),
         )
 
-    def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None) -> list[PoolChange]:
+    def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None, details: dict[str, str] | None = None) -> list[PoolChange]:
         """Compare ``eksctl get nodegroup -o json`` with the groups pangeo.yaml wants (by name).
 
-        eksctl reports sizes and instance types; a changed size is scaled in place, a changed type is a new
-        group (managed node groups cannot change instance types): drain and delete it, then create it again.
+        eksctl reports sizes and instance types only; ``details`` (a group's ``aws eks describe-nodegroup``
+        output, see :meth:`pool_steps`) adds its capacity type (spot) and disk size. A changed size is scaled
+        in place; a changed type, spot or disk is a new group (managed node groups cannot change them): drain
+        and delete it, then create it again. Groups pangeo.yaml no longer has are deleted.
         """
-        assert cfg.aws is not None
-        region = ("--region", cfg.aws.region)
         have: dict[str, dict[str, Any]] = {g.get("Name", ""): g for g in json.loads(listing or "[]")}
         out = []
         wanted = self.groups(cfg)
-        for name, role, pool, _zs, lo, hi in wanted:
-            g = have.get(name)
-            if g is None:
-                continue
-            types = spot_types("aws", pool.machine_type or "", pool.spot)
-            reported = tuple(t for t in str(g.get("InstanceType", "")).split(",") if t and t != "-")
-            o = ObservedPool(name, role, reported or types, int(g.get("MinSize", lo)), int(g.get("MaxSize", hi)), pool.spot, pool.disk_gb)
-            update, replace = diff_pool(pool.model_copy(update={"min_nodes": lo, "max_nodes": hi}), o, types)
-            if replace:
-                out.append(
-                    PoolChange(
-                        name,
-                        "replace",
-                        tuple(update + replace),
-                        (
-                            Command(
-                                ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--drain", "--wait"),
-                                why=f"drain and delete the {name} node group",
-                                env=self._env(cfg),
-                            ),
-                            Command(
-                                self._create_group(cfg, spec_path or Path("cluster.yaml"), name).argv,
-                                why=f"recreate the {name} node group",
-                                env=self._env(cfg),
-                            ),
-                        ),
-                    )
-                )
-            elif update:
-                out.append(
-                    PoolChange(
-                        name,
-                        "update",
-                        tuple(update),
-                        (
-                            Command(
-                                (
-                                    "eksctl",
-                                    "scale",
-                                    "nodegroup",
-                                    "--cluster",
-                                    cfg.name,
-                                    *region,
-                                    "--name",
-                                    name,
-                                    "--nodes-min",
-                                    str(lo),
-                                    "--nodes-max",
-                                    str(hi),
-                                ),
-                                why=f"new size bounds for {name}",
-                                env=self._env(cfg),
-                            ),
-                        ),
-                    )
-                )
+        for w in wanted:
+            if w[0] in have:
+                change = self._group_change(cfg, w, have[w[0]], (details or {}).get(w[0]), spec_path)
+                if change is not None:
+                    out.append(change)
         names = {w[0] for w in wanted}
-        for name in have:
-            if name and name not in names:
-                out.append(
-                    PoolChange(
-                        name,
-                        "delete",
-                        ("no longer in pangeo.yaml",),
-                        (
-                            Command(
-                                ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--drain", "--wait"),
-                                why=f"remove the {name} node group",
-                                env=self._env(cfg),
-                            ),
-                        ),
-                    )
-                )
+        out += [self._delete_group(cfg, name) for name in have if name and name not in names]
         return out
+
+    def pool_steps(self, cfg: Config, spec_path: Path) -> list[Any]:
+        """The node groups as they run (eksctl), then each wanted group's details (capacity type, disk) from
+        the EKS API, and what changes — one read per group, so a group is judged on all it has."""
+        from pangeoctl.targets.base import Read
+
+        assert cfg.aws is not None
+        probe = self.pools_probe(cfg)
+        assert probe is not None
+        wanted = self.groups(cfg)
+        names = {w[0] for w in wanted}
+
+        def each(listing: str) -> list[Any]:
+            if not listing.strip():
+                return []
+            have: dict[str, dict[str, Any]] = {g.get("Name", ""): g for g in json.loads(listing)}
+            gone = [self._delete_group(cfg, name) for name in have if name and name not in names]
+            steps: list[Any] = [c for change in gone for c in change.commands]
+            for w in wanted:
+                if w[0] in have:
+                    steps.append(self._judge(cfg, w, have[w[0]], spec_path))
+            return steps
+
+        def gone_told(listing: str) -> str | None:
+            have = [g.get("Name", "") for g in json.loads(listing or "[]")] if listing.strip() else []
+            return "\n".join(self._delete_group(cfg, n).describe() for n in have if n and n not in names) or None
+
+        return [Read(dataclasses.replace(probe, read_only=True), tell=gone_told, follow=each)]
+
+    def _judge(self, cfg: Config, wanted: Any, entry: dict[str, Any], spec_path: Path) -> Any:
+        """Read one running group's details, then say and run what its change needs."""
+        from pangeoctl.targets.base import Read
+
+        def change(detail: str) -> PoolChange | None:
+            return self._group_change(cfg, wanted, entry, detail or None, spec_path)
+
+        def tell(detail: str) -> str | None:
+            c = change(detail)
+            return c.describe() if c else None
+
+        def follow(detail: str) -> list[Command]:
+            c = change(detail)
+            return list(c.commands) if c else []
+
+        return Read(self.describe_group(cfg, wanted[0]), tell=tell, follow=follow)
+
+    def describe_group(self, cfg: Config, name: str) -> Command:
+        assert cfg.aws is not None
+        return Command(
+            (
+                "aws",
+                "eks",
+                "describe-nodegroup",
+                "--cluster-name",
+                cfg.name,
+                "--nodegroup-name",
+                name,
+                "--region",
+                cfg.aws.region,
+                "--output",
+                "json",
+            ),
+            why=f"node group {name} as it runs (capacity type, disk)",
+            env=self._env(cfg),
+            read_only=True,
+        )
+
+    def _delete_group(self, cfg: Config, name: str) -> PoolChange:
+        assert cfg.aws is not None
+        return PoolChange(
+            name,
+            "delete",
+            ("no longer in pangeo.yaml",),
+            (
+                Command(
+                    ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, "--region", cfg.aws.region, "--name", name, "--drain", "--wait"),
+                    why=f"remove the {name} node group",
+                    env=self._env(cfg),
+                ),
+            ),
+        )
+
+    def _group_change(self, cfg: Config, wanted: Any, g: dict[str, Any], detail: str | None, spec_path: Path | None) -> PoolChange | None:
+        assert cfg.aws is not None
+        name, role, pool, _zs, lo, hi = wanted
+        region = ("--region", cfg.aws.region)
+        types = spot_types("aws", pool.machine_type or "", pool.spot)
+        reported = tuple(t for t in str(g.get("InstanceType", "")).split(",") if t and t != "-")
+        spot, disk = pool.spot, pool.disk_gb  # as wanted, unless the EKS API says otherwise
+        if detail:
+            ng = json.loads(detail).get("nodegroup") or {}
+            spot = {"SPOT": True, "ON_DEMAND": False}.get(ng.get("capacityType", ""), spot)
+            # eksctl gives managed groups a launch template, so the API's diskSize is empty; the size is in our tag.
+            disk = int(ng.get("diskSize") or (ng.get("tags") or {}).get(DISK_TAG) or disk)
+        o = ObservedPool(name, role, reported or types, int(g.get("MinSize", lo)), int(g.get("MaxSize", hi)), spot, disk)
+        update, replace = diff_pool(pool.model_copy(update={"min_nodes": lo, "max_nodes": hi}), o, types)
+        if replace:
+            return PoolChange(
+                name,
+                "replace",
+                tuple(update + replace),
+                (
+                    Command(
+                        ("eksctl", "delete", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--drain", "--wait"),
+                        why=f"drain and delete the {name} node group",
+                        env=self._env(cfg),
+                    ),
+                    Command(
+                        self._create_group(cfg, spec_path or Path("cluster.yaml"), name).argv,
+                        why=f"recreate the {name} node group",
+                        env=self._env(cfg),
+                    ),
+                ),
+            )
+        if update:
+            scale = ("eksctl", "scale", "nodegroup", "--cluster", cfg.name, *region, "--name", name, "--nodes-min", str(lo), "--nodes-max", str(hi))
+            return PoolChange(name, "update", tuple(update), (Command(scale, why=f"new size bounds for {name}", env=self._env(cfg)),))
+        return None
 
     # ------------------------------------------------------------ users' scratch bucket
 

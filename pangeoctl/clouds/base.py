@@ -8,6 +8,7 @@ gives a read-only *probe* command and a pure function of that probe's output; th
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +127,9 @@ class Cloud(Protocol):
         The probe lists the running node pools (JSON); ``pool_changes`` compares its output with pangeo.yaml
         and returns one :class:`PoolChange` per pool that differs — ``update`` or ``replace`` — whose
         commands ``up`` runs after ``create`` (``up --dry-run`` shows them). None/[] for clouds without pools.
+    ``pool_steps(cfg, spec_path)``
+        The plan's steps for that: by default one read of the probe; a cloud whose listing lacks a pool's
+        details reads them per pool (EKS: capacity type and disk from the EKS API).
     ``versions_probe(cfg)``
         Asks the cloud which Kubernetes versions it offers; feed its stdout to
         :func:`pangeoctl.kube_versions.check_cli_listing` before ``create``. None when not applicable.
@@ -175,6 +179,8 @@ class Cloud(Protocol):
 
     def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None) -> list[PoolChange]: ...
 
+    def pool_steps(self, cfg: Config, spec_path: Path) -> list[Any]: ...
+
     def versions_probe(self, cfg: Config) -> Command | None: ...
 
     def reserve_address(self, cfg: Config) -> list[Command]: ...
@@ -205,6 +211,26 @@ class Defaults:
 
     def pool_changes(self, cfg: Config, listing: str, *, spec_path: Path | None = None) -> list[PoolChange]:
         return []
+
+    def pool_steps(self, cfg: Config, spec_path: Path) -> list[Any]:
+        """The pools probe as a read whose output plans the changes: a running pool whose shape changed is
+        updated (or replaced) — never silently skipped."""
+        from pangeoctl.targets.base import Read
+
+        probe = self.pools_probe(cfg)
+        if probe is None:
+            return []
+
+        def changes(out: str) -> list[PoolChange]:
+            return self.pool_changes(cfg, out, spec_path=spec_path) if out.strip() else []
+
+        return [
+            Read(
+                dataclasses.replace(probe, read_only=True),
+                tell=lambda out: "\n".join(c.describe() for c in changes(out)) or None,
+                follow=lambda out: [cmd for c in changes(out) for cmd in c.commands],
+            )
+        ]
 
     def versions_probe(self, cfg: Config) -> Command | None:
         return None

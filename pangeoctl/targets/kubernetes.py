@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl import clouds, helm
-from pangeoctl.clouds.base import Cloud, ClusterHandle, PoolChange, dns_record, find_leftovers
+from pangeoctl.clouds.base import Cloud, ClusterHandle, dns_record, find_leftovers
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth, Problem
 from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
@@ -86,19 +86,7 @@ class KubernetesTarget:
         if versions is not None:
             # A pinned version the cloud no longer offers stops here, before anything is created.
             steps.append(Read(_reads(versions), tell=lambda out: check_cli_listing(cloud.name, cfg.cluster.kubernetes_version, out), fatal=True))
-        pools = cloud.pools_probe(cfg)
-        if pools is not None:
-            # A running pool whose shape changed is updated (or replaced) — never silently skipped.
-            def changes(out: str) -> list[PoolChange]:
-                return cloud.pool_changes(cfg, out, spec_path=spec_path) if out.strip() else []
-
-            steps.append(
-                Read(
-                    _reads(pools),
-                    tell=lambda out: "\n".join(c.describe() for c in changes(out)) or None,
-                    follow=lambda out: [cmd for c in changes(out) for cmd in c.commands],
-                )
-            )
+        steps += cloud.pool_steps(cfg, spec_path)  # a running pool whose shape changed: updated or replaced
         reserve = cloud.reserve_address(cfg)
         steps += [*cloud.create(cfg, spec_path, handle), *reserve, *cloud.credentials(cfg, handle)]
         steps += helm.prepare(cfg, handle, self.state(cfg, site) / "secrets")

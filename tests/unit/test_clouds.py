@@ -591,6 +591,52 @@ def test_eks_changed_node_groups_are_scaled_or_replaced():
     ]
 
 
+def test_eks_spot_and_disk_changes_are_read_from_the_eks_api():
+    """eksctl's listing has no capacity type or disk: `up` reads each running group from the EKS API, so a
+    group that became spot, or whose disk grew, is replaced — sizes and types alone would have said nothing."""
+    cfg = C.load(CONFIGS / "aws.happy.yaml")
+    worker = next(p for p in cfg.pools().values() if p.spot)
+    user = cfg.pools()["user"]
+    listing = [
+        {"Name": "core", "MinSize": 1, "MaxSize": 2, "InstanceType": "t3.large"},
+        {"Name": "user-us-west-2a", "MinSize": 0, "MaxSize": 4, "InstanceType": "r6i.xlarge"},
+        {"Name": "worker", "MinSize": 0, "MaxSize": worker.max_nodes, "InstanceType": ",".join(spot_types_of(cfg, "worker"))},
+    ]
+
+    def group(capacity: str, disk_tag: int) -> str:
+        return json.dumps({"nodegroup": {"capacityType": capacity, "diskSize": None, "tags": {"pangeoctl.io/disk-gb": str(disk_tag)}}})
+
+    r = RecordingRunner(
+        outputs={
+            ("eksctl", "get", "nodegroup"): json.dumps(listing),
+            ("describe-nodegroup", "worker"): group("ON_DEMAND", worker.disk_gb),  # pangeo.yaml says spot
+            ("describe-nodegroup", "user-us-west-2a"): group("ON_DEMAND", user.disk_gb + 100),  # a smaller disk wanted now
+            ("describe-nodegroup", "core"): group("ON_DEMAND", cfg.pools()["core"].disk_gb),
+        }
+    )
+    said: list[str] = []
+    up(cfg, r, said.append)
+    cmds = [shlex.join(a) for a in r.argvs]
+    assert "worker pool: spot false → true — needs a new pool (drain, delete, create)" in said
+    assert f"user-us-west-2a pool: disk {user.disk_gb + 100} GB → {user.disk_gb} GB — needs a new pool (drain, delete, create)" in said
+    assert not any(s.startswith("core pool") for s in said)
+    for name in ("worker", "user-us-west-2a"):
+        delete = cmds.index(f"eksctl delete nodegroup --cluster ocean-lab --region us-west-2 --name {name} --drain --wait")
+        assert cmds[delete + 1] == f"eksctl create nodegroup -f /state/cluster.yaml --include {name}"
+    describe = [c for c in r.commands if "describe-nodegroup" in c.argv]
+    assert {c.argv[c.argv.index("--nodegroup-name") + 1] for c in describe} == {"core", "user-us-west-2a", "worker"} and all(c.read_only for c in describe)
+    # the disk size is written where it is read back
+    _, spec = clouds.get("aws").spec(cfg)
+    assert {g["name"]: g["tags"]["pangeoctl.io/disk-gb"] for g in spec["managedNodeGroups"]}["worker"] == str(worker.disk_gb)
+
+
+def spot_types_of(cfg, role: str) -> tuple[str, ...]:  # noqa: ANN001
+    from pangeoctl.clouds.base import spot_types
+
+    pool = cfg.pools()[role]
+    return spot_types("aws", pool.machine_type or "", pool.spot)
+
+
 def test_aks_changed_pools_are_updated_or_replaced_and_the_system_pool_moves_through_a_temporary_one():
     from pangeoctl.clouds.azure import AzureCloud
 
