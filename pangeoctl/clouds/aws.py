@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LEFT,
     SCRATCH_LIFECYCLE,
     SCRATCH_SA,
     STORAGE_CLASS,
@@ -575,6 +576,8 @@ class AWSCloud(OwnKubeconfig):
                     )
                 elif kind == "elastic-ip":
                     found.append(Leftover("ip", arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else "", monthly("aws", "ip")))
+                elif arn.startswith("arn:aws:s3:::"):
+                    found.append(Leftover("bucket", arn.split(":::", 1)[1], cfg.aws.region if cfg.aws else "", detail=SCRATCH_LEFT))
                 elif arn.startswith("arn:aws:eks:") and kind == "cluster":  # a cluster whose deletion failed bills its control plane
                     found.append(Leftover("eks cluster", arn.rsplit("/", 1)[-1], cfg.aws.region if cfg.aws else "", monthly("aws", "control_plane")))
                 elif kind not in ("volume", "natgateway"):  # those two are listed, with sizes, by their own queries

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LEFT,
     SCRATCH_LIFECYCLE,
     SCRATCH_SA,
     STORAGE_CLASS,
@@ -523,6 +524,9 @@ class AzureCloud(OwnKubeconfig):
             for r in rows(out):
                 if len(r) < 3 or r[1] == "Microsoft.Compute/disks":
                     continue  # disks come with their sizes from the other listing
+                if r[1] == "Microsoft.Storage/storageAccounts":
+                    found.append(Leftover("storage account", r[0], r[2], detail=SCRATCH_LEFT))
+                    continue
                 kind, price = kinds.get(r[1], (r[1].rsplit("/", 1)[-1], ""))
                 found.append(Leftover(kind, r[0], r[2], monthly("azure", price) if price else None))
             return found

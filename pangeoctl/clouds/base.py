@@ -264,6 +264,7 @@ class Defaults:
 
 
 SCRATCH_LIFECYCLE = "scratch-lifecycle.json"  # the bucket's expiry rule, written beside the plan
+SCRATCH_LEFT = "users' scratch bucket: billed per GB stored until its objects expire or it is deleted"
 
 
 def scratch_service_account(cfg: Config, handle: ClusterHandle, annotations: dict[str, str], env: dict[str, str] | None = None) -> list[Command]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl.clouds.base import (
+    SCRATCH_LEFT,
     SCRATCH_LIFECYCLE,
     SCRATCH_SA,
     STORAGE_CLASS,
@@ -437,6 +438,9 @@ class GCPCloud(OwnKubeconfig):
         def gke(out: str) -> list[Leftover]:
             return [Leftover("gke cluster", r[0], r[1] if len(r) > 1 else "", monthly("gcp", "control_plane")) for r in rows(out)]
 
+        def buckets(out: str) -> list[Leftover]:
+            return [Leftover("bucket", r[0], r[1].lower() if len(r) > 1 else "", detail=SCRATCH_LEFT) for r in rows(out)]
+
         def ips(out: str) -> list[Leftover]:
             return [Leftover("ip", r[0], r[1] if len(r) > 1 else "", monthly("gcp", "ip")) for r in rows(out)]
 
@@ -498,5 +502,12 @@ class GCPCloud(OwnKubeconfig):
                     why="IP addresses",
                 ),
                 ips,
+            ),
+            LeftoverQuery(
+                Command(
+                    ("gcloud", "storage", "buckets", "list", *p, "--filter", f"labels.pangeoctl={cfg.name}", "--format", "value(name,location)"),
+                    why="buckets",
+                ),
+                buckets,
             ),
         ]

@@ -469,7 +469,11 @@ def test_dry_run_shows_the_https_stages_without_waiting(capsys):
     target = _Pinned("gcp", S)
     target.apply(target.plan(cfg, SITE, S), DryRunRunner(lines.append), lines.append)
     text = "\n".join(lines)
-    plain, wait, final = text.index("/state/values-http.yaml"), text.index("# then wait until hub.geo-lab.org resolves"), text.rindex("/state/values.yaml")
+    plain, wait, final = (
+        text.index("/state/values-http.yaml"),
+        text.index("# then wait until hub.geo-lab.org resolves"),
+        text.rindex("/state/values.yaml"),
+    )
     assert plain < wait < final
     script = target.plan(cfg, SITE, S).script()
     assert "--values /state/values-http.yaml --set jupyterhub.proxy.service.loadBalancerIP=RESERVED_IP" in script
@@ -486,7 +490,9 @@ def test_the_http_stage_differs_from_the_release_only_in_https():
     final, plain = render_values(cfg), render_values(without_https(cfg))
     assert final["jupyterhub"]["proxy"]["https"]["enabled"] and "https" not in plain["jupyterhub"]["proxy"]
     env = plain["jupyterhub"]["singleuser"]["extraEnv"]
-    assert env["DASK_GATEWAY__ADDRESS"].startswith("http://proxy-public/") and final["jupyterhub"]["singleuser"]["extraEnv"]["DASK_GATEWAY__ADDRESS"].startswith("http://proxy-http:8000/")
+    assert env["DASK_GATEWAY__ADDRESS"].startswith("http://proxy-public/") and final["jupyterhub"]["singleuser"]["extraEnv"][
+        "DASK_GATEWAY__ADDRESS"
+    ].startswith("http://proxy-http:8000/")
     final["jupyterhub"]["proxy"].pop("https")
     assert {k: v for k, v in final.items() if k != "jupyterhub"} == {k: v for k, v in plain.items() if k != "jupyterhub"}
 
@@ -624,7 +630,9 @@ def test_eks_spot_and_disk_changes_are_read_from_the_eks_api():
         delete = cmds.index(f"eksctl delete nodegroup --cluster ocean-lab --region us-west-2 --name {name} --drain --wait")
         assert cmds[delete + 1] == f"eksctl create nodegroup -f /state/cluster.yaml --include {name}"
     describe = [c for c in r.commands if "describe-nodegroup" in c.argv]
-    assert {c.argv[c.argv.index("--nodegroup-name") + 1] for c in describe} == {"core", "user-us-west-2a", "worker"} and all(c.read_only for c in describe)
+    assert {c.argv[c.argv.index("--nodegroup-name") + 1] for c in describe} == {"core", "user-us-west-2a", "worker"} and all(
+        c.read_only for c in describe
+    )
     # the disk size is written where it is read back
     _, spec = clouds.get("aws").spec(cfg)
     assert {g["name"]: g["tags"]["pangeoctl.io/disk-gb"] for g in spec["managedNodeGroups"]}["worker"] == str(worker.disk_gb)
@@ -935,7 +943,11 @@ def test_gke_scratch_bucket_with_workload_identity():
     first = cmds.index(expected[0])
     assert cmds[first : first + len(expected)] == expected
     # after the namespace, before the release
-    assert cmds.index("kubectl --kubeconfig /state/kubeconfig create namespace geo-lab") < first < next(i for i, c in enumerate(cmds) if c.startswith("helm upgrade --install geo-lab"))
+    assert (
+        cmds.index("kubectl --kubeconfig /state/kubeconfig create namespace geo-lab")
+        < first
+        < next(i for i, c in enumerate(cmds) if c.startswith("helm upgrade --install geo-lab"))
+    )
     assert "storage.googleapis.com" in cmds[0] and "iam.googleapis.com" in cmds[0]
     plan = _Pinned("gcp", S).plan(cfg, SITE, S)
     assert json.loads(plan.files["scratch-lifecycle.json"]) == {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}
@@ -973,7 +985,11 @@ def test_aks_scratch_storage_with_workload_identity():
     issuer = "https://westeurope.oic.prod-aks.azure.com/tenant/uuid/"
     account_id = "/subscriptions/s/resourceGroups/eo-lab-rg/providers/Microsoft.Storage/storageAccounts/eolabscratch"
     r = RecordingRunner(
-        outputs={("oidcIssuerProfile.issuerUrl",): issuer + "\n", ("identity", "show"): "client-1\tprincipal-2\n", ("account", "show", "id"): account_id + "\n"}
+        outputs={
+            ("oidcIssuerProfile.issuerUrl",): issuer + "\n",
+            ("identity", "show"): "client-1\tprincipal-2\n",
+            ("account", "show", "id"): account_id + "\n",
+        }
     )
     up(cfg, r)
     cmds = [a for a in r.argvs]
@@ -1014,7 +1030,9 @@ def test_scratch_values_give_users_and_dask_pods_the_identity():
 
 def test_scratch_names_that_cannot_work_are_refused():
     aws = C.load("x", text=(CONFIGS / "aws.happy.yaml").read_text().replace(' account: "012345678901",', ""))
-    aws = aws.model_copy(update={"hub": aws.hub.model_copy(update={"user_identity": aws.hub.user_identity.model_copy(update={"scratch_bucket": True})})})
+    aws = aws.model_copy(
+        update={"hub": aws.hub.model_copy(update={"user_identity": aws.hub.user_identity.model_copy(update={"scratch_bucket": True})})}
+    )
     from pangeoctl.config.checks import _scratch_problems
 
     (p,) = _scratch_problems(aws)
@@ -1023,3 +1041,20 @@ def test_scratch_names_that_cannot_work_are_refused():
     assert "3–24 lowercase letters and digits" in p.message
     assert _scratch_problems(_scratch("azure.happy.yaml")) == []  # the derived name fits
 
+
+def test_down_verify_lists_a_scratch_bucket_left_behind():
+    from pangeoctl.clouds.base import find_leftovers
+
+    gcp = C.load(CONFIGS / "gcp.happy.yaml")
+    r = RecordingRunner(outputs={("storage", "buckets", "list"): "geo-lab-123-geo-lab-scratch\tUS-CENTRAL1\n"})
+    assert [x.line() for x in find_leftovers(clouds.get("gcp"), gcp, r)] == [
+        "bucket geo-lab-123-geo-lab-scratch (us-central1), users' scratch bucket: billed per GB stored until its objects expire or it is deleted"
+    ]
+    aws = C.load(CONFIGS / "aws.happy.yaml")
+    r = RecordingRunner(outputs={("resourcegroupstaggingapi",): "arn:aws:s3:::ocean-lab-scratch-012345678901\n"})
+    assert [x.line() for x in find_leftovers(clouds.get("aws"), aws, r)] == [
+        "bucket ocean-lab-scratch-012345678901 (us-west-2), users' scratch bucket: billed per GB stored until its objects expire or it is deleted"
+    ]
+    az = C.load(CONFIGS / "azure.happy.yaml")
+    r = RecordingRunner(outputs={("resource", "list"): "eolab1a2b3c4d\tMicrosoft.Storage/storageAccounts\teo-lab-rg\n"})
+    assert [x.line() for x in find_leftovers(clouds.get("azure"), az, r)][0].startswith("storage account eolab1a2b3c4d (eo-lab-rg), users' scratch")
