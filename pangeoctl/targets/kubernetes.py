@@ -27,6 +27,7 @@ from pangeoctl.targets.base import AfterDNS, Echo, Outcome, Plan, Read, Step, Ta
 
 VALUES = "values.yaml"
 PLAIN_VALUES = "values-http.yaml"  # the release before its domain resolves: HTTPS off
+RESERVED = "RESERVED_IP"  # the reserved address, in what a plan shows before it exists
 
 
 def without_https(cfg: Config) -> Config:
@@ -107,10 +108,10 @@ class KubernetesTarget:
         if address is not None and cfg.hub.domain and cfg.https_enabled:
             # Let's Encrypt only once the domain resolves: until then the release runs with HTTPS off.
             plan.files[PLAIN_VALUES] = dump_yaml(render_values(without_https(cfg)))
-            at = "RESERVED_IP" if pin else "the load balancer"
+            at = RESERVED if pin else "the load balancer"
             plain = release(PLAIN_VALUES, f"while {cfg.hub.domain} does not resolve to {at} yet (skipped once it does): install with HTTPS off")
             final = release(VALUES, "once it resolves (`up` waits for it): install or upgrade JupyterHub + Dask Gateway, HTTPS on")
-            shown_at = "RESERVED_IP" if pin else ""
+            shown_at = RESERVED if pin else ""
             steps.append(
                 AfterDNS(
                     cfg.hub.domain,
@@ -130,7 +131,7 @@ class KubernetesTarget:
                     _reads(address),
                     tell=lambda out: _dns_line(cfg, out),
                     follow=lambda out: [release(VALUES)(out.strip())],
-                    shown=(dataclasses.replace(release(VALUES)("RESERVED_IP"), why=_PINNED_WHY),),
+                    shown=(dataclasses.replace(release(VALUES)(RESERVED), why=_PINNED_WHY),),
                 )
             )
         else:
@@ -279,11 +280,13 @@ def _after_dns(step: AfterDNS, runner: Runner, echo: Echo, counter: str) -> None
     if on or (address and points_at(runner, step.domain, address)):
         run(step.final(address))
         return
-    run(step.plain(address))
     if runner.dry_run:
+        address = address or RESERVED  # not reserved yet: shown as the placeholder commands.sh uses
+        run(step.plain(address))
         echo(f"# then wait until {step.domain} resolves to the hub's address (up to {step.wait / 60:.0f} min), and turn HTTPS on:")
-        runner.run(step.final(address or "ADDRESS"))
+        runner.run(step.final(address))
         return
+    run(step.plain(address))
     waited, told = 0.0, False
     while True:
         address = address or probe()  # a load balancer's name appears once the release made it
