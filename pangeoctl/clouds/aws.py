@@ -457,10 +457,8 @@ class AWSCloud(OwnKubeconfig):
             {"metadata": {"name": SCRATCH_SA, "namespace": cfg.name}, "roleName": f"{cfg.name}-scratch", "attachPolicy": policy, "tags": tags(cfg)}
         ]
 
-    def scratch_files(self, cfg: Config) -> dict[str, str]:
-        if not cfg.scratch_bucket:
-            return {}
-        days = cfg.hub.user_identity.expire_days
+    @staticmethod
+    def lifecycle(days: int) -> dict[str, Any]:
         rule = {
             "ID": "expire-scratch",
             "Status": "Enabled",
@@ -468,7 +466,7 @@ class AWSCloud(OwnKubeconfig):
             "Expiration": {"Days": days},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         }
-        return {SCRATCH_LIFECYCLE: json.dumps({"Rules": [rule]}, indent=2) + "\n"}
+        return {"Rules": [rule]}
 
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         assert cfg.aws is not None

@@ -411,17 +411,16 @@ class AzureCloud(OwnKubeconfig):
             pod_labels={"azure.workload.identity/use": "true"},
         )
 
-    def scratch_files(self, cfg: Config) -> dict[str, str]:
-        if not cfg.scratch_bucket:
-            return {}
-        delete = {"delete": {"daysAfterModificationGreaterThan": cfg.hub.user_identity.expire_days}}
+    @staticmethod
+    def lifecycle(days: int) -> dict[str, Any]:
+        delete = {"delete": {"daysAfterModificationGreaterThan": days}}
         rule = {
             "enabled": True,
             "name": "expire-scratch",
             "type": "Lifecycle",
             "definition": {"actions": {"baseBlob": delete}, "filters": {"blobTypes": ["blockBlob"]}},
         }
-        return {SCRATCH_LIFECYCLE: json.dumps({"rules": [rule]}, indent=2) + "\n"}
+        return {"rules": [rule]}
 
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         from pangeoctl.targets.base import Read

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,8 +260,13 @@ class Defaults:
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         return []
 
+    def lifecycle(self, days: int) -> dict[str, Any] | None:
+        """The storage service's rule deleting objects ``days`` old (its own JSON), for a scratch bucket."""
+        return None
+
     def scratch_files(self, cfg: Config) -> dict[str, str]:
-        return {}
+        rule = self.lifecycle(cfg.hub.user_identity.expire_days) if cfg.scratch_bucket else None
+        return {SCRATCH_LIFECYCLE: json.dumps(rule, indent=2) + "\n"} if rule else {}
 
 
 SCRATCH_LIFECYCLE = "scratch-lifecycle.json"  # the bucket's expiry rule, written beside the plan

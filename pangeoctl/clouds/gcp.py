@@ -344,11 +344,9 @@ class GCPCloud(OwnKubeconfig):
         # GKE_METADATA nodes answer pods from the GKE metadata server with their own Workload Identity only.
         return Scratch(f"gs://{cfg.scratch_bucket}", metadata_server=True) if cfg.scratch_bucket else None
 
-    def scratch_files(self, cfg: Config) -> dict[str, str]:
-        if not cfg.scratch_bucket:
-            return {}
-        rule = {"rule": [{"action": {"type": "Delete"}, "condition": {"age": cfg.hub.user_identity.expire_days}}]}
-        return {SCRATCH_LIFECYCLE: json.dumps(rule, indent=2) + "\n"}
+    @staticmethod
+    def lifecycle(days: int) -> dict[str, Any]:
+        return {"rule": [{"action": {"type": "Delete"}, "condition": {"age": days}}]}
 
     @staticmethod
     def scratch_account(cfg: Config) -> str:
