@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # Local ports the platform needs besides the hub's public one; chosen once, then remembered.
-PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_http_port", "gateway_api_port", "gateway_tcp_port")
+PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_http_port", "gateway_api_port", "gateway_tcp_port", "guard_port")
 PORTS_FILE = Path("run") / "ports.json"
 
 

@@ -30,6 +30,12 @@ TRAEFIK_WEB_PORT = 8000  # traefik pod ports, for NetworkPolicies (they match po
 TRAEFIK_TCP_PORT = 8786
 KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
 HUB_API_K8S = "http://hub:8081/hub/api"  # the z2jh `hub` Service
+Z2JH_HUB_SECRET = "hub"  # the jupyterhub subchart's Secret: service tokens as `hub.services.<name>.apiToken`
+# The hub service GATEWAY_SERVICE is the dashboard guard (pangeoctl/dashboard_guard.py) in front of the gateway: a
+# Dask dashboard opens only for its cluster's owner (the gateway alone serves it to anyone: dask/dask-gateway#570).
+DASHBOARD_GUARD = Path(__file__).resolve().parent / "dashboard_guard.py"
+GUARD_NAME = "dashboard-guard"  # on Kubernetes: its Deployment, Service, ConfigMap and pod label
+GUARD_PORT = 8000  # …and where it listens
 # A NodePort fixed in the values, so kind can map it to the host (kind has no LoadBalancer).
 HUB_NODE_PORT = 30080
 KIND_HOST_PORT = 8080  # …mapped to this port of the host (kind's extraPortMappings)

@@ -76,7 +76,7 @@ def kube_wiring(cfg: Config) -> W.Wiring:
 def render_values(cfg: Config) -> dict[str, Any]:
     """Helm values for ``helm/pangeo`` from a validated config."""
     w = kube_wiring(cfg)
-    out = {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w)}
+    out = {"jupyterhub": _jupyterhub(cfg, w), "dask-gateway": _dask_gateway(cfg, w), "dashboardGuard": _dashboard_guard(cfg)}
     scratch = clouds.get(cfg.cloud).scratch(cfg)
     if scratch is not None and scratch.metadata_server:
         out["networkPolicy"] = {"workloadIdentityMetadata": True}
@@ -113,9 +113,10 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         },
         "loadRoles": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in w.roles},
         "services": {
-            # The hub registers the gateway as a service, generates its API token into the `hub` Secret, and
-            # the proxy routes its prefix to the gateway's traefik.
-            W.GATEWAY_SERVICE: {"display": False, "url": f"http://{W.TRAEFIK_SERVICE}:{W.TRAEFIK_PORT}"},
+            # The hub registers the gateway's prefix as a service, generates its API token into the `hub`
+            # Secret, and the proxy routes the prefix to the dashboard guard, which passes it to the gateway's
+            # traefik (dashboards only for their owner). The guard is that service's OAuth client: no consent page.
+            W.GATEWAY_SERVICE: {"display": False, "url": f"http://{W.GUARD_NAME}:{W.GUARD_PORT}", "oauth_no_confirm": True},
             W.ADMIN_SERVICE: {"display": False},
         },
         "extraEnv": {var: {"valueFrom": {"secretKeyRef": {"name": HUB_SECRET, "key": HUB_SECRET_KEYS[var]}}} for var in w.secrets_env},
@@ -129,10 +130,12 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     # Cilium (GKE Dataplane V2, AKS) never matches pod IPs with ipBlock (cilium/cilium#19601), and the
     # proxy reaches private IPs only through such a rule: allow the gateway's traefik by pod labels.
     traefik_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": W.GATEWAY_RELEASE_NAME, "app.kubernetes.io/component": "traefik"}}}
+    to_guard = {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": W.GUARD_NAME}}}], "ports": [{"port": W.GUARD_PORT}]}
     proxy: dict[str, Any] = {
         "service": {"type": "NodePort", "nodePorts": {"http": W.HUB_NODE_PORT}} if single else {"type": "LoadBalancer", **_load_balancer(cfg)},
-        "chp": {"networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}]}]}},
+        "chp": {"networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}]}, to_guard]}},
     }
+    hub["networkPolicy"] = {"egress": [to_guard]}  # the hub waits for its services' URLs at start
     if cfg.https_enabled:
         proxy["https"] = {
             "enabled": True,
@@ -179,6 +182,23 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         "prePuller": {"hook": {"enabled": not single}, "continuous": {"enabled": not single}},
     }
     return values
+
+
+def _dashboard_guard(cfg: Config) -> dict[str, Any]:
+    """``helm/pangeo``'s dashboard guard: the module's source and where it sits between proxy, hub and gateway."""
+    guard: dict[str, Any] = {
+        "enabled": True,
+        "name": W.GUARD_NAME,
+        "port": W.GUARD_PORT,
+        "hubService": W.GATEWAY_SERVICE,
+        "hubSecret": W.Z2JH_HUB_SECRET,
+        "hubApi": W.HUB_API_K8S,
+        "upstream": f"http://{W.TRAEFIK_SERVICE}:{W.TRAEFIK_PORT}",
+        "source": W.DASHBOARD_GUARD.read_text(),
+    }
+    if cfg.cloud in MANAGED_CLOUDS:
+        guard.update(pod_rules(cfg.cloud, "core", cfg.cluster.pools.core.spot))
+    return guard
 
 
 def _profile(cfg: Config, p: Any) -> dict[str, Any]:
@@ -241,7 +261,7 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
                 "apiUrl": w.endpoints.hub_api,
                 # The token the jupyterhub subchart generated for the service, and the service name, so the
                 # gateway checks that a token carries access:services!service=dask-gateway.
-                "apiTokenFromSecretName": "hub",
+                "apiTokenFromSecretName": W.Z2JH_HUB_SECRET,
                 "apiTokenFromSecretKey": f"hub.services.{W.GATEWAY_SERVICE}.apiToken",
                 "jupyterhubServiceName": W.GATEWAY_SERVICE,
             },

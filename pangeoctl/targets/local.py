@@ -8,7 +8,6 @@ writes it with the secrets the platform needs and starts (or restarts) the hub t
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from pangeoctl import wiring as W
 from pangeoctl.config import Config, GitHubAuth, Problem, SharedPasswordAuth
 from pangeoctl.runner import Runner
-from pangeoctl.site import PORT_NAMES, PORTS_FILE, Site, free_port, remembered_ports
+from pangeoctl.site import PORT_NAMES, Site, free_port, remembered_ports
 from pangeoctl.targets.base import Echo, Outcome, Plan, TargetError, login_lines
 
 DATA_FILE = "platform.json"
@@ -30,8 +29,6 @@ CULLER_SERVICE = "idle-culler"
 GATEWAY_SERVER_SERVICE = "dask-gateway-server"
 GUARD_MODULE = "pangeoctl.dashboard_guard"
 GUARD_PORT = "guard_port"
-# FIXME: drop once site.PORT_NAMES lists GUARD_PORT (then remembered_ports keeps it too; see _remembered).
-PORTS = PORT_NAMES if GUARD_PORT in PORT_NAMES else (*PORT_NAMES, GUARD_PORT)
 PROXY_TIMEOUT_MS = 3_600_000  # the Node proxy has no such limit; an hour stands for none
 # What Dask processes the gateway starts may inherit from it (the hub gives services a minimal environment).
 INHERITED_ENV = ["PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
@@ -72,7 +69,7 @@ def state_dir(cfg: Config, site: Site) -> Path:
 def layout(cfg: Config, site: Site) -> LocalLayout:
     """Pure: the ports come from the config, else from ``site.ports`` (0 while unknown)."""
     fixed = {"hub_port": cfg.local.port, "gateway_tcp_port": cfg.local.gateway_port}
-    ports = {n: fixed.get(n) or site.ports.get(n, 0) for n in PORTS}
+    ports = {n: fixed.get(n) or site.ports.get(n, 0) for n in PORT_NAMES}
     return LocalLayout(state=state_dir(cfg, site), bin_dir=site.bin_dir, host=cfg.local.host, ports=ports, as_root=site.as_root)
 
 
@@ -184,9 +181,9 @@ class LocalTarget:
     def locate(self, cfg: Config, site: Site, *, choose_ports: bool) -> Site:
         """The site with this deployment's ports: remembered ones, and (for ``up``) free ones for the rest."""
         lay = layout(cfg, site)
-        ports = {**_remembered(lay.state), **{k: v for k, v in lay.ports.items() if v}}
+        ports = {**remembered_ports(lay.state), **{k: v for k, v in lay.ports.items() if v}}
         if choose_ports:
-            ports = {n: ports.get(n) or free_port(cfg.local.host) for n in PORTS}
+            ports = {n: ports.get(n) or free_port(cfg.local.host) for n in PORT_NAMES}
         return site.with_ports(ports)
 
     def warnings(self, cfg: Config, site: Site) -> list[Problem]:
@@ -257,18 +254,6 @@ class LocalTarget:
 
         lay = layout(cfg, site)
         return [f"port {p} on {lay.host} still answers" for p in platform.listening_ports(lay)]
-
-
-def _remembered(state: Path) -> dict[str, int]:
-    """The ports a previous ``up`` chose. ``remembered_ports`` keeps only ``site.PORT_NAMES``; until GUARD_PORT is one
-    of them, the guard's is read here, or every ``up`` would pick a new one and restart the hub for it."""
-    ports = remembered_ports(state)
-    if GUARD_PORT not in PORT_NAMES:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            saved = json.loads((state / PORTS_FILE).read_text()).get(GUARD_PORT)
-            if isinstance(saved, int):
-                ports[GUARD_PORT] = saved
-    return ports
 
 
 def _check_references(cfg: Config) -> None:

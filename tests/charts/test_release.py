@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
+from pangeoctl import wiring as W
 from tests.charts import netpol
 from tests.charts.pools import Pool, _tolerates, pools, requests, why_not
 from tests.charts.release import Release, container_port, selector_matches, strip_nulls
@@ -249,6 +250,9 @@ def _paths(release: Release, hub: dict[str, Any], gw: dict[str, Any]) -> list[tu
     out.append((scheduler, worker, 40123, "scheduler → worker"))
     out.append((worker, worker, 40123, "worker → worker (data transfer)"))
     out.append((user, pods["hub"], 8081, "notebook → hub API"))
+    out.append((pods[W.GUARD_NAME], pods["traefik-dask-gateway"], W.TRAEFIK_WEB_PORT, "dashboard guard → gateway traefik"))
+    out.append((pods[W.GUARD_NAME], pods["hub"], 8081, "dashboard guard → hub API (logins, tokens)"))
+    out.append((pods["hub"], pods[W.GUARD_NAME], W.GUARD_PORT, "hub → its dask-gateway service (at start)"))
     return out
 
 

@@ -17,7 +17,7 @@ from pangeoctl import wiring as W
 from pangeoctl.render.values import render_values
 from pangeoctl.site import Site
 from pangeoctl.targets import target_for
-from pangeoctl.targets.local import GATEWAY_CONFIG, HUB_CONFIG, LocalTarget
+from pangeoctl.targets.local import GATEWAY_CONFIG, GATEWAY_SERVER_SERVICE, GUARD_MODULE, HUB_CONFIG, LocalTarget
 from tests.conftest import CONFIGS, ROOT, SITE, plan_for
 
 EXAMPLES = sorted([*(ROOT / "deploy").glob("*.yaml"), *CONFIGS.glob("*.happy*.yaml")])
@@ -28,6 +28,7 @@ PORTS = {
     "gateway_http_port": 8002,
     "gateway_api_port": 8003,
     "gateway_tcp_port": 8786,
+    "guard_port": 8004,
 }
 PURE = [
     "wiring.py",
@@ -146,8 +147,10 @@ def test_hub_config_loads_with_a_hostile_state_dir(tmp_path, monkeypatch):
     assert c.SharedPasswordAuthenticator.user_password == "password-value-" + "x" * 32
     assert c.SharedPasswordAuthenticator.admin_password == "admin_password-value-" + "x" * 32
     assert c.Authenticator.admin_users == ["admin"]
-    gateway = next(s for s in c.JupyterHub.services if s["name"] == "dask-gateway")
+    gateway = next(s for s in c.JupyterHub.services if s["name"] == GATEWAY_SERVER_SERVICE)
     assert gateway["command"][-1] == str(GATEWAY_CONFIG) and gateway["environment"] == {"PANGEOCTL_PLATFORM": str(data)}
+    guard = next(s for s in c.JupyterHub.services if s["name"] == W.GATEWAY_SERVICE)
+    assert guard["command"][1:3] == ["-m", GUARD_MODULE] and guard["oauth_no_confirm"] is True and "url" in guard
     assert next(s for s in c.JupyterHub.services if s["name"] == "pangeoctl")["api_token"] == "admin_token-value-" + "x" * 32
 
 
