@@ -15,6 +15,7 @@ import pytest
 from pangeoctl.config import Config
 from pangeoctl.site import Site
 from pangeoctl.targets import Plan, target_for
+from tests.support import background
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "tests" / "configs"
@@ -35,6 +36,14 @@ SITE = Site(data_root=Path("/data/pangeoctl"), bin_dir=Path("/opt/venv/bin"), as
 def plan_for(cfg: Config, where: Path | None = None, site: Site = SITE) -> Plan:
     """The plan ``up`` would carry out for ``cfg`` on the fixed Site (files go to ``where``)."""
     return target_for(cfg).plan(cfg, site, where)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stopped_in_background() -> Iterator[None]:
+    """Torn down last: waits for the platforms' ``down`` that fixtures started in the background."""
+    yield
+    failed = background.wait_all()
+    assert not failed, "\n".join(failed)
 
 
 @pytest.fixture(autouse=True)

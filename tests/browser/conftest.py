@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import background
 from tests.support.github_standin import GitHubStandin
 
 pytestmark = pytest.mark.integration
@@ -41,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1200, "height": 760}
 SECRET_ENV = "PANGEOCTL_TEST_GITHUB_SECRET"
+CHECKOUT = Path(__file__).parents[2]
 
 # Who is who at the stand-in, and what pangeo.yaml allows.
 ORGS = {"pangeo-lab": ["alice", "erin"], "friends": ["bob", "tom"]}
@@ -145,10 +147,14 @@ class Platform:
             return str(json.loads(r.read())["token"])
 
     def gateway(self, user: str) -> Any:
-        """``user``'s dask-gateway client, as their notebook has it (through the hub's address)."""
+        """``user``'s dask-gateway client, as their notebook has it: the addresses the hub gives servers (through the
+        hub's; without the proxy address the client spent 30 s trying to reach the scheduler at the hub's port)."""
         from dask_gateway import Gateway, JupyterHubAuth
 
-        return Gateway(address=f"{self.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=self.user_token(user)))
+        env = json.loads((self.state / "platform.json").read_text())["spawner"]["environment"]
+        address, proxy = env["DASK_GATEWAY__ADDRESS"], env["DASK_GATEWAY__PROXY_ADDRESS"]
+        assert address == f"{self.url}/services/dask-gateway", address
+        return Gateway(address=address, proxy_address=proxy, auth=JupyterHubAuth(api_token=self.user_token(user)))
 
 
 def write_config(folder: Path, github: GitHubStandin, name: str = "browser") -> Path:
@@ -176,8 +182,11 @@ def write_config(folder: Path, github: GitHubStandin, name: str = "browser") -> 
 def pangeoctl(*args: str, github: GitHubStandin, sabotage: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     """The CLI as a person runs it (``sabotage``: the same, with one part of the platform broken — see sabotage.py)."""
     cmd = [sys.executable, "-m", "tests.browser.sabotage", sabotage] if sabotage else [sys.executable, "-m", "pangeoctl"]
-    env = {**os.environ, SECRET_ENV: github.client_secret}
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=Path(__file__).parents[2])
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, env=_env(github), cwd=CHECKOUT)
+
+
+def _env(github: GitHubStandin) -> dict[str, str]:
+    return {**os.environ, SECRET_ENV: github.client_secret}
 
 
 @contextmanager
@@ -189,11 +198,11 @@ def running_platform(folder: Path, github: GitHubStandin, sabotage: str | None =
     assert m, r.stdout
     try:
         yield Platform(cfg, folder / "state", m.group(1))
-    finally:
-        pangeoctl("down", "-c", str(cfg), github=github)
+    finally:  # in the background: the session waits for it at its end, and fails if it failed
+        background.run_later([sys.executable, "-m", "pangeoctl", "down", "-c", str(cfg)], env=_env(github), cwd=CHECKOUT)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one for all browser tests: each signs its people in anew, in contexts of their own
 def platform(tmp_path_factory: pytest.TempPathFactory, github: GitHubStandin) -> Iterator[Platform]:
     with running_platform(tmp_path_factory.mktemp("platform"), github) as p:
         yield p

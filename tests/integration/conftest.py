@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import background
+
 pytestmark = pytest.mark.integration
 PANGEOCTL = [sys.executable, "-m", "pangeoctl"]
 
@@ -76,7 +78,8 @@ def write_config(tmp: Path, **limits) -> Path:
 
 @contextlib.contextmanager
 def running(tmp: Path) -> Iterator[Platform]:
-    """A platform of its own in ``tmp``, started with `pangeoctl up` and stopped with `down` whatever happens."""
+    """A platform of its own in ``tmp``, started with `pangeoctl up` and stopped with `down` whatever happens
+    (in the background: the session waits for it at its end, and fails if it failed)."""
     cfg = write_config(tmp)
     r = cli("up", "-c", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -85,7 +88,7 @@ def running(tmp: Path) -> Iterator[Platform]:
     try:
         yield Platform(cfg, state, url, (state / "secrets" / "admin_token").read_text().strip())
     finally:
-        cli("down", "-c", str(cfg))
+        background.run_later([*PANGEOCTL, "down", "-c", str(cfg)])
 
 
 @pytest.fixture(scope="session")
