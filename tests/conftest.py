@@ -38,6 +38,51 @@ def plan_for(cfg: Config, where: Path | None = None, site: Site = SITE) -> Plan:
     return target_for(cfg).plan(cfg, site, where)
 
 
+# With pytest-xdist (`-n 2`) every worker has its own session, so a session- or module-scoped fixture is made
+# once per worker that uses it. Tests that share an expensive one (a running platform, a browser, the charts'
+# venv), or that run in order on shared state (test_faults), go to one worker as a group; the groups go out in
+# this order, the longest first, then the other tests one by one. Prefixes of node ids → group.
+XDIST_GROUPS = {
+    "tests/browser/": "browser",  # one platform and one GitHub stand-in
+    "tests/integration/test_examples.py": "platform",  # the session `platform` …
+    "tests/integration/test_local_platform.py": "platform",  # … shared by these two
+    "tests/integration/test_faults.py": "faults",  # its tests break and repair one platform in turn
+    "tests/integration/test_wheel.py": "wheel",
+    "tests/unit/geo/test_hyp3.py": "hyp3",  # module-scoped sample products
+    "tests/unit/geo/test_landsat.py": "landsat",
+    "tests/support/test_github_standin.py": "github-standin",
+    "tests/charts/": "charts",  # one .venv-hub, built by the first test that needs it
+}
+_GROUP_ORDER = list(dict.fromkeys(XDIST_GROUPS.values()))
+
+
+def xdist_group(nodeid: str) -> str:
+    """The unit of work a test belongs to: its group, or the test alone."""
+    return next((group for prefix, group in XDIST_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`-n N` (`--dist load`) hands out the groups whole. (xdist's own `--dist loadgroup` does not work with
+    pytest 9: it renames node ids through an attribute pytest no longer reads.)"""
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order the workers collected in (below)
+    return Grouped(config, log)  # type: ignore[arg-type]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the groups first, in their order
+        rank = {group: i for i, group in enumerate(_GROUP_ORDER)}
+        items.sort(key=lambda item: rank.get(xdist_group(item.nodeid), len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stopped_in_background() -> Iterator[None]:
     """Torn down last: waits for the platforms' ``down`` that fixtures started in the background."""
