@@ -91,7 +91,12 @@ def required_modules() -> list[str]:
                 mods.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 mods.add(node.module.split(".")[0])
+    mods.update(SCRATCH_FILESYSTEMS)
     return sorted(m for m in mods if m not in sys.stdlib_module_names and m != "__future__")
+
+
+# What $SCRATCH_BUCKET's gs://, s3:// and az:// need in the image (fsspec finds them by protocol; nothing imports them).
+SCRATCH_FILESYSTEMS = ("gcsfs", "s3fs", "adlfs")
 
 
 def engine(runner: Runner, wanted: str | None) -> str:

@@ -43,6 +43,9 @@ class Command:
     expect: str | None = None
     # Changes nothing (a listing): a dry run runs it for real, so it can show what `up` would change.
     read_only: bool = False
+    # Seconds to wait before each further attempt when it fails (a cloud that is only eventually consistent,
+    # e.g. a service account just created that a binding cannot name yet).
+    retry: tuple[float, ...] = ()
 
     def shell(self) -> str:
         """The command as one shell line, secrets left as their references."""
@@ -109,6 +112,10 @@ DIAGNOSES: list[tuple[str, str]] = [
     (
         r"context .* does not exist|no context exists with the name",
         "the kubeconfig context is missing: check `existing.context` with `kubectl config get-contexts`",
+    ),
+    (
+        r"AuthorizationFailed.*roleAssignments/write|does not have authorization to perform action 'Microsoft.Authorization/roleAssignments",
+        "assigning a role needs Owner or User Access Administrator on the resource group (Contributor is not enough)",
     ),
     (r"acme: error: 429|rateLimited|too many certificates", "Let's Encrypt rate limit hit: wait (limits reset weekly) or test with HTTPS off"),
     (
@@ -187,16 +194,22 @@ class RealRunner:
             return Result(0)
         if self.echo:
             self.echo(f"$ {cmd.shell()}")
-        try:
-            proc = subprocess.run(
-                list(cmd.argv),
-                env={**os.environ, **cmd.env},
-                input=cmd.stdin.build() if cmd.stdin else None,
-                capture_output=True,
-                text=True,
-            )
-        except FileNotFoundError:
-            raise MissingTool(cmd.argv[0], install_hint(cmd.argv[0])) from None
+        for wait in (*cmd.retry, None):
+            try:
+                proc = subprocess.run(
+                    list(cmd.argv),
+                    env={**os.environ, **cmd.env},
+                    input=cmd.stdin.build() if cmd.stdin else None,
+                    capture_output=True,
+                    text=True,
+                )
+            except FileNotFoundError:
+                raise MissingTool(cmd.argv[0], install_hint(cmd.argv[0])) from None
+            if proc.returncode == 0 or wait is None:
+                break
+            if self.echo:
+                self.echo(f"  failed ({proc.stderr.strip().splitlines()[-1:] or proc.returncode}); again in {wait:g} s")
+            self.sleep(wait)
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise RunError(cmd, result)

@@ -33,6 +33,7 @@ from pangeoctl.clouds.base import (
     monthly,
     nvidia_device_plugin,
     rows,
+    scratch_service_account,
     spot_types,
     storage_class,
     tags,
@@ -454,8 +455,20 @@ class AWSCloud(OwnKubeconfig):
             ],
         }
         return [
-            {"metadata": {"name": SCRATCH_SA, "namespace": cfg.name}, "roleName": f"{cfg.name}-scratch", "attachPolicy": policy, "tags": tags(cfg)}
+            {
+                "metadata": {"name": SCRATCH_SA, "namespace": cfg.name},
+                "roleName": AWSCloud._scratch_role(cfg),
+                "attachPolicy": policy,
+                "tags": tags(cfg),
+            }
         ]
+
+    @staticmethod
+    def _scratch_role(cfg: Config) -> str:
+        """The IAM role users' pods take (role names are global to the account: the region keeps two platforms of
+        the same name apart)."""
+        assert cfg.aws is not None
+        return f"{cfg.name}-scratch-{cfg.aws.region}"[:64]
 
     @staticmethod
     def lifecycle(days: int) -> dict[str, Any]:
@@ -473,7 +486,24 @@ class AWSCloud(OwnKubeconfig):
         bucket = cfg.scratch_bucket
         if not bucket:
             return []
+        from pangeoctl.targets.base import Read
+
         region, env = cfg.aws.region, self._env(cfg)
+        role = Command(
+            ("aws", "iam", "get-role", "--role-name", self._scratch_role(cfg), "--query", "Role.Arn", "--output", "text"),
+            why="the scratch role",
+            env=env,
+            read_only=True,
+        )
+
+        def role_missing(out: str) -> str | None:
+            if out.startswith("arn:"):
+                return None
+            return f"the scratch role {self._scratch_role(cfg)} is missing (`{role.shell()}` gave {out.strip()!r}) — run that to see why, then `pangeoctl up` again"
+
+        def annotated(arn: str) -> list[Command]:
+            return scratch_service_account(cfg, handle, {"eks.amazonaws.com/role-arn": arn.strip()}, env)
+
         # us-east-1 is S3's default location and refuses to be named as a LocationConstraint.
         located = () if region == "us-east-1" else ("--create-bucket-configuration", f"LocationConstraint={region}")
         tagging = "TagSet=[" + ",".join(f"{{Key={k},Value={v}}}" for k, v in tags(cfg).items()) + "]"
@@ -512,7 +542,10 @@ class AWSCloud(OwnKubeconfig):
                 why=f"ServiceAccount {SCRATCH_SA} with a role that may use only that bucket (IRSA; kept when it exists)",
                 env=env,
             ),
-        ]
+            # eksctl skips an account whose role exists, even when the ServiceAccount went with its namespace
+            # (`down --purge`): make sure it is there, annotated with the role.
+            Read(role, tell=role_missing, follow=annotated, shown=tuple(annotated("ROLE_ARN")), fatal=True, code=1),
+        ]  # fmt: skip
 
     # ------------------------------------------------------------ HTTPS: the load balancer's name
 

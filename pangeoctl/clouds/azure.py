@@ -9,6 +9,7 @@ that group with every home directory in it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -407,7 +408,8 @@ class AzureCloud(OwnKubeconfig):
         # adlfs reads the account from the environment; the workload identity webhook acts on labelled pods.
         return Scratch(
             f"az://{SCRATCH_CONTAINER}",
-            env={"AZURE_STORAGE_ACCOUNT_NAME": cfg.scratch_bucket},
+            # adlfs before 2026.4.0 reads anonymously unless told otherwise (fsspec/adlfs#540)
+            env={"AZURE_STORAGE_ACCOUNT_NAME": cfg.scratch_bucket, "AZURE_STORAGE_ANON": "false"},
             pod_labels={"azure.workload.identity/use": "true"},
         )
 
@@ -432,9 +434,17 @@ class AzureCloud(OwnKubeconfig):
         rg, loc, ident = self._rg(cfg), ("--location", cfg.azure.location), f"{cfg.name}-users"
         tag = ("--tags", *(f"{k}={v}" for k, v in tags(cfg).items()))
 
+        def missing(what: str, probe: Command, expect: int = 1) -> Callable[[str], str | None]:
+            """A read whose answer the identity wiring needs: without it `up` stops here, saying why."""
+
+            def tell(out: str) -> str | None:
+                if len(out.split()) == expect:
+                    return None
+                return f"could not read {what} (`{probe.shell()}` gave {out.strip()!r}); without it pods get no identity for the scratch bucket — run that command to see why, then `pangeoctl up` again"
+
+            return tell
+
         def federate(issuer: str) -> list[Command]:
-            if not issuer.strip():
-                return []
             subject = f"system:serviceaccount:{cfg.name}:{SCRATCH_SA}"
             return [
                 Command(
@@ -450,11 +460,22 @@ class AzureCloud(OwnKubeconfig):
                 Command(
                     ("az", "role", "assignment", "create", "--assignee-object-id", principal, "--assignee-principal-type", "ServicePrincipal",
                      "--role", "Storage Blob Data Contributor", "--scope", scope),
+                    # needs Owner or User Access Administrator on the account (Contributor may not assign roles)
                     why="it may read, write and delete blobs in the scratch container — and nothing else",
                 ),
                 *scratch_service_account(cfg, handle, {"azure.workload.identity/client-id": client}),
             ]  # fmt: skip
 
+        issuer = Command(
+            ("az", "aks", "show", "--name", cfg.name, *rg, "--query", "oidcIssuerProfile.issuerUrl", "--output", "tsv"),
+            why="the cluster's OIDC issuer",
+            read_only=True,
+        )
+        ids = Command(
+            ("az", "identity", "show", "--name", ident, *rg, "--query", "[clientId, principalId]", "--output", "tsv"),
+            why="the identity's ids",
+            read_only=True,
+        )
         account_id = Command(
             ("az", "storage", "account", "show", "--name", account, *rg, "--query", "id", "--output", "tsv"), why="the account's id", read_only=True
         )
@@ -462,10 +483,16 @@ class AzureCloud(OwnKubeconfig):
         def grant(ids: str) -> list[Read]:
             """From the identity's client and principal ids: its role on the container (the scope is the
             account's resource id, read next) and the ServiceAccount's annotation."""
-            if len(ids.split()) != 2:
-                return []
             client, principal = ids.split()
-            return [Read(account_id, follow=lambda out: assign(client, principal, out) if out.strip() else [])]
+            return [
+                Read(
+                    account_id,
+                    tell=missing("the scratch storage account", account_id),
+                    follow=lambda out: assign(client, principal, out),
+                    fatal=True,
+                    code=1,
+                )
+            ]
 
         return [
             Command(
@@ -483,16 +510,8 @@ class AzureCloud(OwnKubeconfig):
                 why=f"delete what is older than {cfg.hub.user_identity.expire_days} days",
             ),
             Command(("az", "identity", "create", "--name", ident, *rg, *loc, *tag), why="the identity users and their Dask workers act as"),
-            Read(
-                Command(("az", "aks", "show", "--name", cfg.name, *rg, "--query", "oidcIssuerProfile.issuerUrl", "--output", "tsv"), why="the cluster's OIDC issuer", read_only=True),
-                follow=federate,
-                shown=tuple(federate("ISSUER_URL")),
-            ),
-            Read(
-                Command(("az", "identity", "show", "--name", ident, *rg, "--query", "[clientId, principalId]", "--output", "tsv"), why="the identity's ids", read_only=True),
-                follow=grant,
-                shown=(account_id, *assign("CLIENT_ID", "PRINCIPAL_ID", "ACCOUNT_ID")),
-            ),
+            Read(issuer, tell=missing("the cluster's OIDC issuer", issuer), follow=federate, shown=tuple(federate("ISSUER_URL")), fatal=True, code=1),
+            Read(ids, tell=missing("the identity's ids", ids, 2), follow=grant, shown=(account_id, *assign("CLIENT_ID", "PRINCIPAL_ID", "ACCOUNT_ID")), fatal=True, code=1),
         ]  # fmt: skip
 
     def delete(self, cfg: Config, handle: ClusterHandle) -> list[Command]:

@@ -38,6 +38,7 @@ from pangeoctl.runner import Command, Stdin
 APIS = ("container.googleapis.com", "compute.googleapis.com")
 BUDGET_API = "billingbudgets.googleapis.com"
 SCRATCH_APIS = ("storage.googleapis.com", "iam.googleapis.com")
+IAM_SETTLING = (5.0, 10.0, 15.0, 30.0)  # waits before retrying a binding that names a service account just made
 ZONES_PER_REGION = 3  # a regional cluster's pools span the region's zones (3 in every GKE region we know)
 
 
@@ -360,7 +361,14 @@ class GCPCloud(OwnKubeconfig):
             return []
         p, bucket, gsa = ("--project", cfg.gcp.project), f"gs://{cfg.scratch_bucket}", self.scratch_account(cfg)
         member = f"serviceAccount:{cfg.gcp.project}.svc.id.goog[{cfg.name}/{SCRATCH_SA}]"
+        # A new service account is known to IAM only after a few seconds: it is made first, and the bindings
+        # that name it try again for up to a minute.
         return [
+            Command(
+                ("gcloud", "iam", "service-accounts", "create", gsa.split("@")[0], *p, "--display-name", f"pangeoctl {cfg.name} users"),
+                why="the identity users and their Dask workers act as",
+                unless=("gcloud", "iam", "service-accounts", "describe", gsa, *p),
+            ),
             Command(
                 ("gcloud", "storage", "buckets", "create", bucket, *p, "--location", cfg.gcp.region, "--uniform-bucket-level-access"),
                 why=f"users' scratch bucket {bucket}, beside the cluster",
@@ -382,11 +390,6 @@ class GCPCloud(OwnKubeconfig):
                 why=f"label it, and delete what is older than {cfg.hub.user_identity.expire_days} days",
             ),
             Command(
-                ("gcloud", "iam", "service-accounts", "create", gsa.split("@")[0], *p, "--display-name", f"pangeoctl {cfg.name} users"),
-                why="the identity users and their Dask workers act as",
-                unless=("gcloud", "iam", "service-accounts", "describe", gsa, *p),
-            ),
-            Command(
                 (
                     "gcloud",
                     "storage",
@@ -400,6 +403,7 @@ class GCPCloud(OwnKubeconfig):
                     "roles/storage.objectUser",
                 ),
                 why="it may read, write and delete objects in the scratch bucket — and nothing else",
+                retry=IAM_SETTLING,
             ),
             Command(
                 (
@@ -415,6 +419,7 @@ class GCPCloud(OwnKubeconfig):
                     member,
                 ),
                 why=f"pods running as {SCRATCH_SA} act as it (Workload Identity)",
+                retry=IAM_SETTLING,
             ),
             *scratch_service_account(cfg, handle, {"iam.gke.io/gcp-service-account": gsa}),
         ]

@@ -109,7 +109,8 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         },
         # The same page templates as the local hub's, mounted from the package.
         "extraFiles": {
-            f"pangeoctl-{t.stem}": {"mountPath": f"{HUB_TEMPLATES_MOUNT}/{t.name}", "stringData": t.read_text()} for t in sorted(W.HUB_TEMPLATES.glob("*.html"))
+            f"pangeoctl-{t.stem}": {"mountPath": f"{HUB_TEMPLATES_MOUNT}/{t.name}", "stringData": t.read_text()}
+            for t in sorted(W.HUB_TEMPLATES.glob("*.html"))
         },
         "loadRoles": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in w.roles},
         "services": {
@@ -146,7 +147,10 @@ def _jupyterhub(cfg: Config, w: W.Wiring) -> dict[str, Any]:
     default = next((p for p in cfg.hub.profiles if p.default), cfg.hub.profiles[0] if cfg.hub.profiles else None)
     singleuser: dict[str, Any] = {
         "image": split_image(cfg.image),
-        "storage": {"capacity": k8s_quantity(cfg.hub.home_storage), **({"dynamic": {"storageClass": STORAGE_CLASS}} if cfg.cloud in MANAGED_CLOUDS else {})},
+        "storage": {
+            "capacity": k8s_quantity(cfg.hub.home_storage),
+            **({"dynamic": {"storageClass": STORAGE_CLASS}} if cfg.cloud in MANAGED_CLOUDS else {}),
+        },
         "extraEnv": kubespawner_env(w.user_env),
         "extraFiles": {"pangeoctl-lab-settings": {"mountPath": f"{LAB_SETTINGS_MOUNT}/overrides.json", "data": W.LAB_OVERRIDES}},
         "networkPolicy": {"egress": [{"to": [traefik_pods], "ports": [{"port": W.TRAEFIK_WEB_PORT}, {"port": W.TRAEFIK_TCP_PORT}]}]},
@@ -248,11 +252,15 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
         core_selector = pod_rules(cfg.cloud, "core", cfg.cluster.pools.core.spot)["nodeSelector"]
     memory = dask_memory(w.dask["scheduler_memory"])
     data = dict(w.dask)
+    scratch_env: dict[str, Any] = {}
     scratch = clouds.get(cfg.cloud).scratch(cfg)
     if scratch is not None:  # Dask pods run user code too: the same identity, so workers can write to the bucket
         scheduler_extra = {**scheduler_extra, "serviceAccountName": SCRATCH_SA}
         worker_extra = {**worker_extra, "serviceAccountName": SCRATCH_SA}
         data["pod_labels"] = scratch.pod_labels
+        # What the storage library reads from the environment (Azure: the account) must be on the workers too:
+        # a pickled filesystem carries only its constructor's arguments.
+        scratch_env = {"env": [{"name": k, "value": v} for k, v in scratch.env.items()]} if scratch.env else {}
     gateway: dict[str, Any] = {
         "prefix": W.GATEWAY_PREFIX,
         "auth": {
@@ -272,8 +280,9 @@ def _dask_gateway(cfg: Config, w: W.Wiring) -> dict[str, Any]:
                 "cores": {"request": w.dask["scheduler_cores"], "limit": w.dask["scheduler_cores"]},
                 "memory": {"request": memory, "limit": memory},
                 "extraPodConfig": scheduler_extra,
+                **({"extraContainerConfig": scratch_env} if scratch_env else {}),
             },
-            "worker": {"extraPodConfig": worker_extra},
+            "worker": {"extraPodConfig": worker_extra, **({"extraContainerConfig": scratch_env} if scratch_env else {})},
         },
         "extraConfig": {"pangeoctl": gateway_extra_config(data)},
     }

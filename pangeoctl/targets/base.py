@@ -35,6 +35,7 @@ class Read:
     tell: Callable[[str], str | None] = lambda out: None
     follow: Callable[[str], Sequence[Command | Read]] = lambda out: []
     fatal: bool = False
+    code: int = 2  # the exit code a fatal message stops with (2: the config asks for what cannot be; 1: the cloud failed)
     shown: tuple[Command, ...] = ()  # what ``follow`` runs, as commands.sh shows it (the output as a placeholder)
 
     @property

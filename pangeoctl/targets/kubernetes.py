@@ -248,10 +248,14 @@ def _run_step(step: Step, runner: Runner, echo: Echo, counter: str) -> None:
         _after_dns(step, runner, echo, counter)
     elif isinstance(step, Read):
         res = runner.run(step.command, check=False)
+        if runner.dry_run and res.returncode != 0:
+            for cmd in step.shown:  # the probe could not run here: show what follows, as commands.sh does
+                _run_step(cmd, runner, echo, counter)
+            return
         out = res.stdout if res.returncode == 0 else ""
         said = step.tell(out)
         if said and step.fatal:
-            raise TargetError(said, 2)
+            raise TargetError(said, step.code)
         if said:
             echo(said)
         for then in step.follow(out):

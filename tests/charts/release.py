@@ -41,6 +41,7 @@ class Release:
     manifest: str
     objects: list[dict[str, Any]] = field(default_factory=list)
     values_file: str = "values.yaml"  # values-http.yaml: the release before its domain resolves
+
     @property
     def name(self) -> str:
         return self.cfg["name"]

@@ -467,6 +467,7 @@ def test_dry_run_shows_the_https_stages_without_waiting(capsys):
     cfg = C.load(CONFIGS / "gcp.happy.yaml")
     lines: list[str] = []
     target = _Pinned("gcp", S)
+
     class NoTools(DryRunRunner):  # as on a laptop without gcloud, whatever this machine has
         def which(self, tool: str) -> None:
             return None
@@ -937,9 +938,9 @@ def test_gke_scratch_bucket_with_workload_identity():
     p = "--project geo-lab-123"
     gsa = "geo-lab-users@geo-lab-123.iam.gserviceaccount.com"
     expected = [
+        f"gcloud iam service-accounts create geo-lab-users {p} --display-name 'pangeoctl geo-lab users'",  # first: IAM learns of it slowly
         f"gcloud storage buckets create gs://geo-lab-123-geo-lab-scratch {p} --location us-central1 --uniform-bucket-level-access",
         f"gcloud storage buckets update gs://geo-lab-123-geo-lab-scratch {p} --update-labels pangeoctl=geo-lab --lifecycle-file /state/scratch-lifecycle.json",
-        f"gcloud iam service-accounts create geo-lab-users {p} --display-name 'pangeoctl geo-lab users'",
         f"gcloud storage buckets add-iam-policy-binding gs://geo-lab-123-geo-lab-scratch {p} --member serviceAccount:{gsa} --role roles/storage.objectUser",
         f"gcloud iam service-accounts add-iam-policy-binding {gsa} {p} --role roles/iam.workloadIdentityUser "
         "--member 'serviceAccount:geo-lab-123.svc.id.goog[geo-lab/pangeo-user]'",
@@ -955,6 +956,8 @@ def test_gke_scratch_bucket_with_workload_identity():
         < next(i for i, c in enumerate(cmds) if c.startswith("helm upgrade --install geo-lab"))
     )
     assert "storage.googleapis.com" in cmds[0] and "iam.googleapis.com" in cmds[0]
+    bindings = [c for c in r.commands if "add-iam-policy-binding" in c.argv]
+    assert len(bindings) == 2 and all(sum(c.retry) >= 60 for c in bindings)  # they name the new account: tried for a minute
     plan = _Pinned("gcp", S).plan(cfg, SITE, S)
     assert json.loads(plan.files["scratch-lifecycle.json"]) == {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}
 
@@ -964,10 +967,11 @@ def test_eks_scratch_bucket_with_an_irsa_role_for_that_bucket_only():
     assert cfg.scratch_bucket == "ocean-lab-scratch-012345678901"
     _, spec = clouds.get("aws").spec(cfg)
     (sa,) = [a for a in spec["iam"]["serviceAccounts"] if a["metadata"]["name"] == "pangeo-user"]
-    assert sa["metadata"]["namespace"] == cfg.name and sa["roleName"] == f"{cfg.name}-scratch"
+    assert sa["metadata"]["namespace"] == cfg.name and sa["roleName"] == f"{cfg.name}-scratch-us-west-2"
     resources = {r for st in sa["attachPolicy"]["Statement"] for r in [st["Resource"]]}
     assert resources == {"arn:aws:s3:::ocean-lab-scratch-012345678901", "arn:aws:s3:::ocean-lab-scratch-012345678901/*"}
-    r = RecordingRunner()
+    arn = "arn:aws:iam::012345678901:role/ocean-lab-scratch-us-west-2"
+    r = RecordingRunner(outputs={("iam", "get-role"): arn + "\n"})
     up(cfg, r)
     cmds = [shlex.join(a) for a in r.argvs]
     b = "ocean-lab-scratch-012345678901"
@@ -977,6 +981,19 @@ def test_eks_scratch_bucket_with_an_irsa_role_for_that_bucket_only():
         f"aws s3api put-bucket-lifecycle-configuration --bucket {b} --lifecycle-configuration file:///state/scratch-lifecycle.json",
         "eksctl create iamserviceaccount --config-file /state/cluster.yaml --include ocean-lab/pangeo-user --approve",
     ]
+    # eksctl skips the account when its role exists, even after `down --purge` took the namespace with it:
+    # the ServiceAccount is made (if missing) and annotated with the role that exists
+    assert cmds[first + 4 : first + 7] == [
+        "aws iam get-role --role-name ocean-lab-scratch-us-west-2 --query Role.Arn --output text",
+        "kubectl --kubeconfig /state/kubeconfig create serviceaccount pangeo-user --namespace ocean-lab",
+        f"kubectl --kubeconfig /state/kubeconfig annotate serviceaccount pangeo-user --namespace ocean-lab --overwrite eks.amazonaws.com/role-arn={arn}",
+    ]
+    # without the role, `up` stops there and says so (exit 1), before the release
+    r = RecordingRunner(outputs={("iam", "get-role"): ""})
+    with pytest.raises(TargetError) as e:
+        up(cfg, r)
+    assert e.value.code == 1 and "the scratch role ocean-lab-scratch-us-west-2 is missing" in str(e.value)
+    assert not any(a[:2] == ["helm", "upgrade"] and CHART in a for a in r.argvs)
     plan = _Pinned("aws", S).plan(cfg, SITE, S)
     assert json.loads(plan.files["scratch-lifecycle.json"])["Rules"][0]["Expiration"] == {"Days": 7}
     # us-east-1 refuses a LocationConstraint
@@ -1008,6 +1025,17 @@ def test_aks_scratch_storage_with_workload_identity():
     assert annotate[-1] == "azure.workload.identity/client-id=client-1"
     create = next(a for a in cmds if a[:4] == ["az", "storage", "account", "create"])
     assert "--allow-blob-public-access" in create and create[create.index("--allow-blob-public-access") + 1] == "false"
+    # a read that gives nothing stops `up` with the command to run, rather than leaving pods without identity
+    for empty in ("oidcIssuerProfile.issuerUrl", "identity"):
+        outputs = {
+            ("oidcIssuerProfile.issuerUrl",): issuer + "\n",
+            ("identity", "show"): "client-1\tprincipal-2\n",
+            ("account", "show", "id"): account_id + "\n",
+        }
+        outputs[next(k for k in outputs if k[0] == empty)] = ""
+        with pytest.raises(TargetError) as e:
+            up(cfg, RecordingRunner(outputs=outputs))
+        assert e.value.code == 1 and "could not read" in str(e.value) and "pangeoctl up` again" in str(e.value)
     # the plan shows the follow-ups with placeholders
     script = _Pinned("azure", S).plan(cfg, SITE, S).script()
     assert "--issuer ISSUER_URL" in script and "azure.workload.identity/client-id=CLIENT_ID" in script
@@ -1031,6 +1059,13 @@ def test_scratch_values_give_users_and_dask_pods_the_identity():
     assert "networkPolicy" not in render_values(_scratch("aws.happy.yaml"))  # IRSA needs no metadata service: still blocked
     az = render_values(_scratch("azure.happy.yaml"))
     assert az["jupyterhub"]["singleuser"]["extraLabels"] == {"azure.workload.identity/use": "true"}
+    account = _scratch("azure.happy.yaml").scratch_bucket
+    # adlfs reads the account (and, before 2026.4.0, whether to sign in) from the environment: users' and Dask pods'
+    assert az["jupyterhub"]["singleuser"]["extraEnv"]["AZURE_STORAGE_ACCOUNT_NAME"] == account
+    assert az["jupyterhub"]["singleuser"]["extraEnv"]["AZURE_STORAGE_ANON"] == "false"
+    backend = az["dask-gateway"]["gateway"]["backend"]
+    for pod in ("scheduler", "worker"):
+        assert {"name": "AZURE_STORAGE_ACCOUNT_NAME", "value": account} in backend[pod]["extraContainerConfig"]["env"]
     assert '"pod_labels": {"azure.workload.identity/use": "true"}' in az["dask-gateway"]["gateway"]["extraConfig"]["pangeoctl"].replace('\\"', '"')
 
 

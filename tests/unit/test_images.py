@@ -26,6 +26,8 @@ def test_lock_covers_every_import_of_the_examples_and_geo():
             missing.append(mod)
     assert missing == []
     assert {"dask", "dask_gateway", "xarray", "numpy"} <= set(images.required_modules())
+    # $SCRATCH_BUCKET on each cloud: the lock has what fsspec needs for gs://, s3:// and az://
+    assert {"gcsfs", "s3fs", "adlfs"} <= set(images.required_modules())
 
 
 def test_lock_pins_every_package_with_a_hash():

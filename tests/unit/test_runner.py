@@ -58,3 +58,33 @@ def test_failures_and_unexpected_output_stop_with_the_command_and_its_stderr():
         RealRunner().run(Command((PY, "-c", "print('other-project')"), expect="geo-lab-123"))
     with pytest.raises(MissingTool):
         RealRunner().run(Command(("pangeoctl-no-such-tool", "--version")))
+
+
+class _Waits(RealRunner):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waited.append(seconds)
+
+
+def test_a_command_with_retries_is_tried_again_until_it_succeeds(tmp_path):
+    """A binding that names a service account IAM does not know yet fails at first: it is tried again after
+    each wait, and the run goes on once it succeeds."""
+    tries = tmp_path / "tries"
+    script = f"echo x >> {tries}; [ $(wc -l < {tries}) -ge 3 ] || {{ echo 'PERMISSION_DENIED' >&2; exit 1; }}"
+    r = _Waits()
+    assert r.run(Command(("sh", "-c", script), retry=(5, 10, 15, 30))).returncode == 0
+    assert tries.read_text().count("x") == 3 and r.waited == [5, 10]
+
+
+def test_retries_run_out_with_the_last_error(tmp_path):
+    r = _Waits()
+    with pytest.raises(RunError) as e:
+        r.run(Command(("sh", "-c", "echo 'PERMISSION_DENIED' >&2; exit 1"), retry=(5, 10)))
+    assert r.waited == [5, 10] and "PERMISSION_DENIED" in str(e.value)
+    r = _Waits()
+    with pytest.raises(RunError):
+        r.run(Command(("sh", "-c", "exit 1")))  # no retries: one try, no wait
+    assert r.waited == []
