@@ -58,5 +58,35 @@ c.Spawner.http_timeout = 60
 c.SimpleLocalProcessSpawner.home_dir_template = _sp["home_dir_template"]
 c.Spawner.environment = _sp["environment"]
 
+
+def _ephemeral_low():
+    """Where the kernel's automatic ports begin (Linux reads it from /proc; 49152 is the IANA start others use)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
+
+
+def _server_port(spawner):
+    """A free port for the server, below the kernel's automatic range. JupyterHub's own choice is a port 0 bind,
+    closed again until the server binds it seconds later — on a busy machine another process's outgoing
+    connection or port 0 bind can take it in between, and the server dies with "port is not available"."""
+    import random
+    import socket
+
+    low = min(_ephemeral_low(), 32768)
+    for port in random.sample(range(20000, low), 200):
+        with socket.socket() as s:
+            try:
+                s.bind((spawner.ip or "127.0.0.1", port))
+            except OSError:
+                continue
+        spawner.port = port
+        return
+
+
+c.Spawner.pre_spawn_hook = _server_port
+
 c.JupyterHub.load_roles = P["roles"]
 c.JupyterHub.services = [{k: (_secret(v) if k == "api_token" else v) for k, v in service.items()} for service in P["services"]]

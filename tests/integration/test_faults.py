@@ -181,6 +181,17 @@ def test_gateway_killed(live: Live):
     _assert_recovered(live)
 
 
+def test_guard_killed(live: Live):
+    """The dashboard guard is the hub's dask-gateway service: with it dead, status says so, the gateway behind it is
+    fine, and `up` brings it back (clusters, which live in the gateway, survive)."""
+    with _hub_frozen(live.p):
+        _kill(_status(live.p)[1]["processes"]["guard"]["pid"])
+        code, s = _status(live.p)
+    assert code == 1 and s["processes"]["guard"]["healthy"] is False and s["processes"]["gateway"]["healthy"] is True
+    _up(live.p)
+    _assert_recovered(live)
+
+
 def test_restart_for_a_new_config_keeps_servers(live: Live):
     """A changed pangeo.yaml restarts the hub; servers and clusters outlive it (before: servers were killed)."""
     live.p.config.write_text(live.p.config.read_text().replace("cull_idle: 1h", "cull_idle: 2h"))

@@ -185,3 +185,19 @@ def test_shipped_examples_validate_without_warnings(example):
     host = Machine("this computer", SITE.cpus, SITE.memory)
     _, found = C.load_with_warnings(path, more_checks=lambda cfg: target_for(cfg).warnings(cfg, SITE), host=host)
     assert [p.message for p in found] == []
+
+
+def test_local_servers_get_a_port_the_kernel_never_hands_out_by_itself(tmp_path, monkeypatch):
+    """JupyterHub's own choice (bind port 0, close, let the server bind it seconds later) lost the port to another
+    process under load: the server died with "port is not available". The hub picks below the automatic range."""
+    import socket
+    from types import SimpleNamespace
+
+    _, data = _hostile_plan(tmp_path)
+    hook = _load(HUB_CONFIG, data, monkeypatch).Spawner.pre_spawn_hook
+    spawner = SimpleNamespace(ip="127.0.0.1", port=0)
+    hook(spawner)
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]) if Path("/proc/sys/net/ipv4/ip_local_port_range").exists() else 49152
+    assert 20000 <= spawner.port < min(low, 32768)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", spawner.port))  # and free
