@@ -32,6 +32,10 @@ c.UnsafeLocalBackend.db_url = G["db_url"]
 c.UnsafeLocalBackend.stop_clusters_on_shutdown = False
 c.UnsafeLocalBackend.clusters_directory = G["clusters_directory"]
 c.UnsafeLocalBackend.inherited_environment = G["inherited_environment"]
+# A laptop's Dask processes share its cores with everything else: a 54 s stall of a busy machine's scheduler
+# (seen under the parallel test run) outlived the 30 s default and lost a computing cluster. Two minutes;
+# a scheduler that really died is stopped by `up` at once (`status` names it).
+c.UnsafeLocalBackend.cluster_heartbeat_timeout = 120
 # The venv's `dask` by its full path, workers bound to the platform's host (LocalClusterConfig wins over
 # the ClusterConfig commands configure() sets below).
 c.LocalClusterConfig.scheduler_cmd = G["scheduler_cmd"]

@@ -162,6 +162,10 @@ def test_gateway_config_loads_with_a_hostile_state_dir(tmp_path, monkeypatch):
     assert c.UnsafeLocalBackend.db_url == "sqlite:///" + str(state / "dask_gateway.sqlite")
     assert c.LocalClusterConfig.worker_cmd[0] == str(tmp_path / "bin ’x" / "dask")
     assert c.DaskGateway.backend_class.__name__ == "CappedUnsafeLocalBackend"
+    # a busy laptop stalls schedulers for tens of seconds: the capped backend (an UnsafeLocalBackend) waits 2 min
+    from dask_gateway_server.backends.local import UnsafeLocalBackend
+
+    assert issubclass(c.DaskGateway.backend_class, UnsafeLocalBackend) and c.UnsafeLocalBackend.cluster_heartbeat_timeout == 120
     assert c.Proxy.address == f"127.0.0.1:{PORTS['gateway_http_port']}"
 
 
