@@ -31,6 +31,16 @@ def schemas_dir() -> Path | None:
 
 # A fixed Site: plans made with it are the same on every machine and every day.
 SITE = Site(data_root=Path("/data/pangeoctl"), bin_dir=Path("/opt/venv/bin"), as_root=False, today=dt.date(2026, 12, 3))
+# The local platform's ports in plans the tests compare (a fixed set, as a Site found free ones).
+PORTS = {
+    "hub_port": 8000,
+    "hub_api_port": 8081,
+    "proxy_api_port": 8001,
+    "gateway_http_port": 8002,
+    "gateway_api_port": 8003,
+    "gateway_tcp_port": 8786,
+    "guard_port": 8004,
+}
 
 
 def plan_for(cfg: Config, where: Path | None = None, site: Site = SITE) -> Plan:

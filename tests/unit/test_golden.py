@@ -15,18 +15,9 @@ import pytest
 import pangeoctl
 from pangeoctl import config as C
 from pangeoctl.resources import chart
-from tests.conftest import ROOT, SITE, plan_for
+from tests.conftest import PORTS, ROOT, SITE, plan_for
 
 GOLDEN = ROOT / "tests" / "golden"
-PORTS = {
-    "hub_port": 8000,
-    "hub_api_port": 8081,
-    "proxy_api_port": 8001,
-    "gateway_http_port": 8002,
-    "gateway_api_port": 8003,
-    "gateway_tcp_port": 8786,
-    "guard_port": 8004,
-}
 UPDATE = os.environ.get("PANGEOCTL_UPDATE_GOLDEN") == "1"
 
 

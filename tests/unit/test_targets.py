@@ -18,18 +18,9 @@ from pangeoctl.render.values import render_values
 from pangeoctl.site import Site
 from pangeoctl.targets import target_for
 from pangeoctl.targets.local import GATEWAY_CONFIG, GATEWAY_SERVER_SERVICE, GUARD_MODULE, HUB_CONFIG, LocalTarget
-from tests.conftest import CONFIGS, ROOT, SITE, plan_for
+from tests.conftest import CONFIGS, PORTS, ROOT, SITE, plan_for
 
 EXAMPLES = sorted([*(ROOT / "deploy").glob("*.yaml"), *CONFIGS.glob("*.happy*.yaml")])
-PORTS = {
-    "hub_port": 8000,
-    "hub_api_port": 8081,
-    "proxy_api_port": 8001,
-    "gateway_http_port": 8002,
-    "gateway_api_port": 8003,
-    "gateway_tcp_port": 8786,
-    "guard_port": 8004,
-}
 PURE = [
     "wiring.py",
     "gateway_extra.py",
