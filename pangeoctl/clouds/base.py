@@ -154,8 +154,7 @@ class Cloud(Protocol):
         Lines to show after ``up``: what the person must do or know (label nodes of an existing cluster,
         the kind URL).
 
-    Helpers that run the probes through a runner: :func:`planned_changes`, :func:`version_problem`,
-    :func:`find_leftovers`.
+    :func:`find_leftovers` runs the leftover listings through a runner; the other probes are plan steps.
     """
 
     name: str
@@ -427,36 +426,6 @@ def find_leftovers(cloud: Cloud, cfg: Config, runner: Runner) -> list[Leftover]:
         if res.returncode == 0 and res.stdout.strip():
             out += [x for x in q.parse(res.stdout) if all((x.kind, x.name) != (y.kind, y.name) for y in out)]  # two tags, one resource
     return out
-
-
-def planned_changes(cloud: Cloud, cfg: Config, runner: Runner, spec_path: Path | None = None) -> list[PoolChange]:
-    """Ask the cloud for its running pools (read-only) and return the changes pangeo.yaml asks for.
-
-    Nothing when the cloud has no pools or the listing fails (no cluster yet: ``create`` makes everything).
-    """
-    probe = cloud.pools_probe(cfg)
-    if probe is None:
-        return []
-    res = runner.run(probe, check=False)
-    if res.returncode != 0 or not res.stdout.strip():
-        return []
-    return cloud.pool_changes(cfg, res.stdout, spec_path=spec_path)
-
-
-def version_problem(cloud: Cloud, cfg: Config, runner: Runner) -> str | None:
-    """Ask the cloud's CLI whether it offers ``cluster.kubernetes_version``; the line to stop ``up`` with, or None.
-
-    A failed listing says nothing (the table's warning from ``validate`` stands).
-    """
-    from pangeoctl.kube_versions import check_cli_listing
-
-    probe = cloud.versions_probe(cfg)
-    if probe is None:
-        return None
-    res = runner.run(probe, check=False)
-    if res.returncode != 0 or not res.stdout.strip():
-        return None
-    return check_cli_listing(cloud.name, cfg.cluster.kubernetes_version, res.stdout)
 
 
 def monthly(cloud: str, key: str, quantity: float = 1.0) -> float:

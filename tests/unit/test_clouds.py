@@ -866,22 +866,29 @@ def test_version_probes_ask_each_cli():
         assert shlex.join(clouds.get(cfg.cloud).versions_probe(cfg).argv) == argv
 
 
-def test_planned_changes_and_version_problem_read_through_the_runner():
-    from pangeoctl.clouds.base import planned_changes, version_problem
-
+def test_up_reads_versions_and_pools_through_the_runner():
+    """A pinned version the cloud no longer offers stops `up` before anything is created (exit 2); a running pool
+    whose bounds changed is updated; with no cluster yet the listings fail and nothing is planned from them."""
     cfg = C.load(CONFIGS / "gcp.happy.yaml")
-    cloud = clouds.get("gcp")
-    listing = json.dumps([_gke_pool("user", "user", "n2-highmem-4", 0, 5)])
-    (change,) = planned_changes(cloud, cfg, RecordingRunner(outputs={("node-pools", "list"): listing}))
-    assert change.pool == "user" and change.action == "update"
-    assert planned_changes(cloud, cfg, RecordingRunner(fail_on=["node-pools", "list"])) == []  # no cluster yet
     offered = json.dumps({"channels": [{"channel": "REGULAR", "defaultVersion": "1.36.1-gke.1", "validVersions": ["1.36.1-gke.1", "1.37.0-gke.2"]}]})
-    problem = version_problem(cloud, cfg, RecordingRunner(outputs={("get-server-config",): offered}))
-    assert problem == (
+    r = RecordingRunner(outputs={("get-server-config",): offered})
+    with pytest.raises(TargetError) as e:
+        up(cfg, r)
+    assert e.value.code == 2 and str(e.value) == (
         f"GKE does not offer Kubernetes {cfg.cluster.kubernetes_version} for new clusters here (it offers 1.36, 1.37) — "
         'set `cluster.kubernetes_version: "1.36"`'
     )
-    assert version_problem(clouds.get("kind"), C.load(CONFIGS / "kind.happy.yaml"), RecordingRunner()) is None
+    assert [a[:3] for a in r.argvs] == [["gcloud", "services", "enable"], ["gcloud", "container", "get-server-config"]]
+    listing = json.dumps([_gke_pool("user", "user", "n2-highmem-4", 0, 5)])
+    said: list[str] = []
+    r = RecordingRunner(outputs={("node-pools", "list"): listing})
+    up(cfg, r, said.append)
+    assert any(s.startswith("user pool: nodes 0–5") and "update in place" in s for s in said)
+    assert any(a[:5] == ["gcloud", "container", "node-pools", "update", "user"] for a in r.argvs)
+    r = RecordingRunner(fail_on=["node-pools", "list"], stderr="NOT_FOUND")
+    said = []
+    up(cfg, r, said.append)  # a failed listing (no cluster yet) plans nothing from it
+    assert not any("pool:" in s for s in said)
 
 
 @pytest.mark.parametrize("nat", ["single", "none", "highly-available"])
