@@ -460,7 +460,14 @@ def reference(unwrapped: Any, *, y: float | None = None, x: float | None = None,
         iy, ix = np.unravel_index(int(np.argmax(score.values)), score.shape)
         y, x = float(score.y[iy]), float(score.x[ix])
     at = unwrapped.sel(y=y, x=x, method="nearest")
-    values = at.compute()
+    try:
+        values = at.compute()
+    except KeyError:
+        # dask.distributed 2026.8 races when a graph reuses keys the previous compute (the score, which read the
+        # same chunks) is still releasing: a worker may free a chunk a new task was told to find in its memory,
+        # and the task fails with KeyError(<that chunk's key>). Seen in ~1 of 5 runs on a LocalCluster; the read
+        # is pure, so a fresh compute of the same graph is exact.
+        values = at.compute()
     missing = int(values.isnull().sum())
     if missing:
         raise InSARInputError(f"the reference pixel (y={y}, x={x}) has no value in {missing} interferograms: choose one valid in all of them")
