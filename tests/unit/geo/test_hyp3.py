@@ -56,6 +56,17 @@ def test_stack_is_cut_to_the_common_area_with_the_stack_dates_and_pairs(stack, p
     assert float(ds.coherence.min()) > 0 and ds.rio.crs.to_epsg() == 32611
 
 
+def test_the_stack_is_chunked_on_the_common_area_with_one_read_per_chunk(stack, products):
+    """Each product has its own margin; chunked before the cut, their chunk edges differ and the stack became
+    ~10 000 tiny rechunk tasks (30 s on a cluster for 64×64 pixels). Chunked after it, every chunk is one read."""
+    d, paths = products
+    ds = hyp3.open_stack(str(d), chunks=16)
+    assert ds.unwrapped.chunks == ((1,) * len(paths), (16, 16, 8), (16, 16, 16))
+    assert ds.coherence.chunks == ds.unwrapped.chunks
+    reads = [k for k in dict(ds.unwrapped.data.__dask_graph__()) if isinstance(k, tuple)]
+    assert len(reads) <= 3 * len(paths) * 3 * 3  # per product and chunk: the read, its astype, the concatenation
+
+
 def test_referenced_inversion_recovers_the_truth_relative_to_the_reference(stack, products):
     d, _ = products
     ds = hyp3.open_stack(str(d / "*_unw_phase.tif"), chunks=24)  # 2 × 2 chunks
