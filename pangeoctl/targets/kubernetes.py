@@ -100,6 +100,13 @@ class KubernetesTarget:
 
         def release(values_file: str, why: str | None = None) -> Callable[[str], Command]:
             def install(at: str) -> Command:
+                if pin and not at and address is not None:
+                    # Unpinned, the cloud would give the proxy another address than the one DNS is told of.
+                    raise TargetError(
+                        f"the hub's reserved IP address could not be read ({' '.join(address.argv)} printed nothing), "
+                        "so the release is not installed: run that command to see why, then `pangeoctl up` again",
+                        1,
+                    )
                 cmd = helm.upgrade(cfg, handle, out_dir / values_file, address=at if pin else "")
                 return dataclasses.replace(cmd, why=why) if why else cmd
 
@@ -247,22 +254,31 @@ def _run_step(step: Step, runner: Runner, echo: Echo, counter: str) -> None:
     if isinstance(step, AfterDNS):
         _after_dns(step, runner, echo, counter)
     elif isinstance(step, Read):
-        res = runner.run(step.command, check=False)
-        if runner.dry_run and res.returncode != 0:
-            for cmd in step.shown:  # the probe could not run here: show what follows, as commands.sh does
+        out = _read(step, runner, echo)
+        if out is None:  # the probe could not run here: show what follows, as commands.sh does
+            for cmd in step.shown:
                 _run_step(cmd, runner, echo, counter)
             return
-        out = res.stdout if res.returncode == 0 else ""
-        said = step.tell(out)
-        if said and step.fatal:
-            raise TargetError(said, step.code)
-        if said:
-            echo(said)
         for then in step.follow(out):
             _run_step(then, runner, echo, counter)
     else:
         echo(f"{counter} {step.why}")
         runner.run(step)
+
+
+def _read(step: Read, runner: Runner, echo: Echo) -> str | None:
+    """Run a Read and say (or, when fatal, raise) what it tells; its output ("" when it failed), or None in a
+    dry run whose probe could not run here."""
+    res = runner.run(step.command, check=False)
+    if runner.dry_run and res.returncode != 0:
+        return None
+    out = res.stdout if res.returncode == 0 else ""
+    said = step.tell(out)
+    if said and step.fatal:
+        raise TargetError(said, step.code)
+    if said:
+        echo(said)
+    return out
 
 
 def _after_dns(step: AfterDNS, runner: Runner, echo: Echo, counter: str) -> None:
@@ -273,13 +289,8 @@ def _after_dns(step: AfterDNS, runner: Runner, echo: Echo, counter: str) -> None
     def probe() -> str:
         return _stdout(runner, step.probe).strip()
 
-    on = False
-    if step.running is not None:
-        values = _stdout(runner, step.running.command)
-        said = step.running.tell(values)
-        if said:
-            echo(said)
-        on = https_on(values)
+    # HTTPS on for this very domain already (not for one pangeo.yaml has since changed from: the new name may not resolve yet).
+    on = step.running is not None and step.domain in https_hosts(_read(step.running, runner, echo) or "")
     address = probe()
     if on or (address and points_at(runner, step.domain, address)):
         run(step.final(address))
@@ -320,13 +331,14 @@ def _stdout(runner: Runner, cmd: Command) -> str:
     return res.stdout if res.returncode == 0 else ""
 
 
-def https_on(values_json: str) -> bool:
-    """Whether a release's values (``helm get values --output json``) have z2jh's HTTPS on."""
+def https_hosts(values_json: str) -> list[str]:
+    """The domains a release's values (``helm get values --output json``) have z2jh's HTTPS on for ([]: off)."""
     try:
         values = json.loads(values_json or "null") or {}
     except ValueError:
-        return False
-    return bool(((values.get("jupyterhub") or {}).get("proxy") or {}).get("https", {}).get("enabled"))
+        return []
+    https = (((values.get("jupyterhub") or {}).get("proxy") or {}).get("https")) or {}
+    return list(https.get("hosts") or []) if https.get("enabled") else []
 
 
 def points_at(runner: Runner, domain: str, address: str) -> bool:

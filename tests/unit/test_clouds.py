@@ -434,6 +434,36 @@ def test_a_running_hub_keeps_https_when_this_machine_cannot_resolve_its_domain()
     assert _installs(r) == [("values.yaml", "34.1.2.3")] and r.slept == 0
 
 
+def test_a_changed_domain_waits_for_its_own_record_before_https():
+    """The running release has HTTPS on for the old name; pangeo.yaml now names another that does not resolve
+    yet: Let's Encrypt must not be sent to it, so the new name gets the HTTP-only stage and the wait."""
+    from pangeoctl.render.values import render_values
+
+    cfg = C.load(CONFIGS / "gcp.happy.yaml")
+    old = cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"domain": "old.geo-lab.org"})})
+    r = RecordingRunner(
+        outputs={("addresses", "describe"): "34.1.2.3\n", ("helm", "get", "values"): json.dumps(render_values(old))},
+        dns={cfg.hub.domain: ["34.1.2.3"], "old.geo-lab.org": ["34.1.2.3"]},
+        dns_after={cfg.hub.domain: 30},
+    )
+    up(cfg, r)
+    assert _installs(r) == [("values-http.yaml", "34.1.2.3"), ("values.yaml", "34.1.2.3")] and r.slept == 30
+
+
+@pytest.mark.parametrize("name", ["gcp.happy.yaml", "azure.happy.yaml"])
+@pytest.mark.parametrize("https", [True, False])
+def test_an_unreadable_reserved_address_stops_before_an_unpinned_install(name, https):
+    """The reserve step ran but reading the address printed nothing: installing unpinned would give the hub
+    another address than the DNS record's, so `up` stops (exit 1) and installs nothing."""
+    cfg = C.load(CONFIGS / name)
+    if not https:
+        cfg = cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"https": cfg.hub.https.model_copy(update={"enabled": False})})})
+    r = RecordingRunner(outputs={("addresses", "describe"): "", ("public-ip", "show"): ""}, dns={cfg.hub.domain: ["34.1.2.3"]})
+    with pytest.raises(TargetError, match="reserved IP address could not be read .* printed nothing") as e:
+        up(cfg, r)
+    assert e.value.code == 1 and _installs(r) == []
+
+
 def test_aws_https_waits_for_the_load_balancers_name():
     """AWS: the load balancer (and its name) exists only after the first install; the CNAME is told once it
     appears, and HTTPS turns on when the domain resolves to the load balancer's addresses."""
