@@ -16,7 +16,7 @@ def down(
     config: ConfigOpt = DEFAULT_CONFIG,
     cloud: CloudOpt = None,
     dry_run: DryRunOpt = False,
-    purge: Annotated[bool, Opt("--purge", "--purge-data", help="Also delete user homes and the hub database (local: the whole state dir).")] = False,
+    purge: Annotated[bool, Opt("--purge", "--purge-data", help="Also delete user homes, the hub database and users' scratch bucket with its identity (local: the whole state dir).")] = False,
     delete_cluster: Annotated[bool, Opt("--delete-cluster", help="Also delete the Kubernetes cluster (never for `existing`).")] = False,
     verify: Annotated[bool, Opt("--verify", help="Afterwards, list what is still there and may bill or hold data, with prices.")] = False,
     yes: Annotated[bool, Opt("--yes", "-y", help="Do not ask before destroying data (e.g. homes deleted with an AKS cluster).")] = False,

@@ -25,6 +25,7 @@ from pangeoctl.clouds.base import (
     Leftover,
     LeftoverQuery,
     ObservedPool,
+    Owned,
     OwnKubeconfig,
     PoolChange,
     Scratch,
@@ -480,6 +481,21 @@ class AWSCloud(OwnKubeconfig):
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
         }
         return {"Rules": [rule]}
+
+    def scratch_owned(self, cfg: Config) -> list[Owned]:
+        assert cfg.aws is not None
+        bucket, region, env = cfg.scratch_bucket, cfg.aws.region, self._env(cfg)
+        if not bucket:
+            return []
+        role = self._scratch_role(cfg)
+        return [
+            Owned(f"users' scratch bucket s3://{bucket} and every file in it",
+                  ("aws", "s3api", "list-buckets", "--query", f"Buckets[?Name=='{bucket}'].Name", "--output", "text"),
+                  ("aws", "s3", "rb", f"s3://{bucket}", "--force", "--region", region), env),
+            # eksctl made the role in a CloudFormation stack of its own: deleting the stack deletes the role.
+            Owned(f"the IAM role {role} users acted as", ("aws", "iam", "get-role", "--role-name", role, "--query", "Role.RoleName", "--output", "text"),
+                  ("eksctl", "delete", "iamserviceaccount", "--cluster", cfg.name, "--region", region, "--namespace", cfg.name, "--name", SCRATCH_SA, "--wait"), env),
+        ]  # fmt: skip
 
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         assert cfg.aws is not None

@@ -22,6 +22,7 @@ from pangeoctl.clouds.base import (
     Leftover,
     LeftoverQuery,
     ObservedPool,
+    Owned,
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
@@ -424,6 +425,23 @@ class AzureCloud(OwnKubeconfig):
         }
         return {"rules": [rule]}
 
+    def scratch_owned(self, cfg: Config) -> list[Owned]:
+        account, rg = cfg.scratch_bucket, self._rg(cfg)
+        if not account:
+            return []
+        ident = self._scratch_identity(cfg)
+        return [
+            Owned(f"users' scratch storage account {account} and every file in it", ("az", "storage", "account", "show", "--name", account, *rg, "--query", "name", "--output", "tsv"),
+                  ("az", "storage", "account", "delete", "--name", account, *rg, "--yes")),
+            # its federated credential goes with it
+            Owned(f"the managed identity {ident} users acted as", ("az", "identity", "show", "--name", ident, *rg, "--query", "name", "--output", "tsv"),
+                  ("az", "identity", "delete", "--name", ident, *rg)),
+        ]  # fmt: skip
+
+    @staticmethod
+    def _scratch_identity(cfg: Config) -> str:
+        return f"{cfg.name}-users"
+
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         from pangeoctl.targets.base import Read
 
@@ -431,7 +449,7 @@ class AzureCloud(OwnKubeconfig):
         account = cfg.scratch_bucket
         if not account:
             return []
-        rg, loc, ident = self._rg(cfg), ("--location", cfg.azure.location), f"{cfg.name}-users"
+        rg, loc, ident = self._rg(cfg), ("--location", cfg.azure.location), self._scratch_identity(cfg)
         tag = ("--tags", *(f"{k}={v}" for k, v in tags(cfg).items()))
 
         def missing(what: str, probe: Command, expect: int = 1) -> Callable[[str], str | None]:

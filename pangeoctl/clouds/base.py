@@ -85,6 +85,17 @@ class Scratch:
 
 
 @dataclass(frozen=True)
+class Owned:
+    """A resource ``up`` made beside the cluster that ``down --purge`` deletes: ``probe`` prints its name when it is
+    there (and nothing, or fails, when it is not); ``delete`` removes it."""
+
+    what: str
+    probe: tuple[str, ...]
+    delete: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Leftover:
     """A billable resource still tagged for this deployment, with what it costs per month (None: not priced)."""
 
@@ -149,7 +160,8 @@ class Cloud(Protocol):
         Users' scratch bucket (``hub.user_identity.scratch_bucket``; None/[] when off): how pods reach it, and
         the steps that make the bucket (tagged, objects expiring; its lifecycle file written into ``where``), an
         identity allowed only that bucket, and the :data:`SCRATCH_SA` ServiceAccount mapped to it — run after
-        the namespace exists, before the release.
+        the namespace exists, before the release. ``scratch_owned(cfg)``: the bucket and identity, for
+        ``down --purge`` to delete.
     ``notes(cfg, handle)``
         Lines to show after ``up``: what the person must do or know (label nodes of an existing cluster,
         the kind URL).
@@ -198,6 +210,8 @@ class Cloud(Protocol):
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]: ...
 
     def scratch_files(self, cfg: Config) -> dict[str, str]: ...
+
+    def scratch_owned(self, cfg: Config) -> list[Owned]: ...
 
 
 class Defaults:
@@ -266,6 +280,10 @@ class Defaults:
     def scratch_files(self, cfg: Config) -> dict[str, str]:
         rule = self.lifecycle(cfg.hub.user_identity.expire_days) if cfg.scratch_bucket else None
         return {SCRATCH_LIFECYCLE: json.dumps(rule, indent=2) + "\n"} if rule else {}
+
+    def scratch_owned(self, cfg: Config) -> list[Owned]:
+        """The scratch bucket (with users' files in it) and its identity, as ``down --purge`` deletes them."""
+        return []
 
 
 SCRATCH_LIFECYCLE = "scratch-lifecycle.json"  # the bucket's expiry rule, written beside the plan

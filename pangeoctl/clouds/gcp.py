@@ -17,6 +17,7 @@ from pangeoctl.clouds.base import (
     Leftover,
     LeftoverQuery,
     ObservedPool,
+    Owned,
     OwnKubeconfig,
     PoolChange,
     PoolPlan,
@@ -354,6 +355,18 @@ class GCPCloud(OwnKubeconfig):
         """The Google service account users act as (account IDs are 6–30 characters)."""
         assert cfg.gcp is not None
         return f"{cfg.name[:24].rstrip('-')}-users@{cfg.gcp.project}.iam.gserviceaccount.com"
+
+    def scratch_owned(self, cfg: Config) -> list[Owned]:
+        assert cfg.gcp is not None
+        if not cfg.scratch_bucket:
+            return []
+        p, bucket, gsa = ("--project", cfg.gcp.project), f"gs://{cfg.scratch_bucket}", self.scratch_account(cfg)
+        return [
+            Owned(f"users' scratch bucket {bucket} and every file in it", ("gcloud", "storage", "buckets", "describe", bucket, *p, "--format", "value(name)"),
+                  ("gcloud", "storage", "rm", "--recursive", bucket, *p)),
+            Owned(f"the service account {gsa} users acted as", ("gcloud", "iam", "service-accounts", "describe", gsa, *p, "--format", "value(email)"),
+                  ("gcloud", "iam", "service-accounts", "delete", gsa, *p, "--quiet")),
+        ]  # fmt: skip
 
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
         assert cfg.gcp is not None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pangeoctl import clouds, helm
-from pangeoctl.clouds.base import Cloud, ClusterHandle, dns_record, find_leftovers
+from pangeoctl.clouds.base import Cloud, ClusterHandle, Owned, dns_record, find_leftovers
 from pangeoctl.config import MANAGED_CLOUDS, Config, GitHubAuth, Problem
 from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
@@ -216,6 +216,8 @@ class KubernetesTarget:
     def down_steps(self, cfg: Config, site: Site, *, purge: bool, delete_cluster: bool) -> list[Step]:
         handle = self.handle(cfg, site)
         cmds: list[Step] = [*helm.stop_workloads(cfg, handle), *helm.uninstall(cfg, handle, purge_data=purge)]
+        if purge:  # users' scratch files are their data too
+            cmds += [_delete_if_there(o) for o in self.cloud.scratch_owned(cfg)]
         if delete_cluster:
             if not self.cloud.owns_cluster:
                 raise TargetError(f"cloud {cfg.cloud!r} never deletes the cluster it was given — remove --delete-cluster", 2)
@@ -233,11 +235,19 @@ class KubernetesTarget:
         if missing and not runner.dry_run:  # a dry run needs no tool: it only shows the commands
             raise MissingTool(missing[0], install_hint(missing[0]))
         run_steps(steps, runner, echo)
-        return []
+        scratch = self.cloud.scratch(cfg)
+        return [f"kept users' scratch bucket {scratch.url} and its identity: `down --purge` deletes them"] if scratch and not purge else []
 
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
         """Billable resources still tagged for this deployment, each with its monthly price where known."""
         return [x.line() for x in find_leftovers(self.cloud, cfg, runner)]
+
+
+def _delete_if_there(owned: Owned) -> Read:
+    """Delete ``owned`` when its probe names it; say so when it is gone already."""
+    delete = Command(owned.delete, why=f"delete {owned.what}", env=owned.env)
+    probe = Command(owned.probe, env=owned.env, read_only=True)
+    return Read(probe, tell=lambda out: None if out.strip() else f"{owned.what}: not there (deleted already)", follow=lambda out: [delete] if out.strip() else [], shown=(delete,))
 
 
 _PINNED_WHY = "install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints"

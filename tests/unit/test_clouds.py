@@ -1136,3 +1136,52 @@ def test_down_verify_lists_a_scratch_bucket_left_behind():
     az = C.load(CONFIGS / "azure.happy.yaml")
     r = RecordingRunner(outputs={("resource", "list"): "eolab1a2b3c4d\tMicrosoft.Storage/storageAccounts\teo-lab-rg\n"})
     assert [x.line() for x in find_leftovers(clouds.get("azure"), az, r)][0].startswith("storage account eolab1a2b3c4d (eo-lab-rg), users' scratch")
+
+
+@pytest.mark.parametrize(
+    ("name", "probes", "deletes"),
+    [
+        (
+            "gcp.happy.yaml",
+            [("buckets", "describe"), ("service-accounts", "describe")],
+            [
+                "gcloud storage rm --recursive gs://geo-lab-123-geo-lab-scratch --project geo-lab-123",
+                "gcloud iam service-accounts delete geo-lab-users@geo-lab-123.iam.gserviceaccount.com --project geo-lab-123 --quiet",
+            ],
+        ),
+        (
+            "aws.happy.yaml",
+            [("s3api", "list-buckets"), ("iam", "get-role")],
+            [
+                "aws s3 rb s3://ocean-lab-scratch-012345678901 --force --region us-west-2",
+                "eksctl delete iamserviceaccount --cluster ocean-lab --region us-west-2 --namespace ocean-lab --name pangeo-user --wait",
+            ],
+        ),
+        (
+            "azure.happy.yaml",
+            [("storage", "account", "show"), ("identity", "show")],
+            [
+                "az storage account delete --name {account} --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg --yes",
+                "az identity delete --name eo-lab-users --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg",
+            ],
+        ),
+    ],
+)
+def test_down_purge_deletes_the_scratch_bucket_and_its_identity_and_only_purge(name, probes, deletes):
+    """Users' scratch files are their data: `down --purge` deletes the bucket (with them) and the identity, after
+    the release and before the cluster; a plain `down` keeps both and says so; what is gone already is skipped."""
+    cfg = _scratch(name)
+    deletes = [d.format(account=cfg.scratch_bucket) for d in deletes]
+    r = RecordingRunner(outputs={p: "found\n" for p in probes})
+    assert down(cfg, r, delete_cluster=True, purge_data=True) == []
+    got = [shlex.join(a) for a in r.argvs]
+    assert [g for g in got if g in deletes] == deletes
+    assert got.index(deletes[0]) > next(i for i, g in enumerate(got) if g.startswith("helm uninstall"))
+    assert got.index(deletes[-1]) < len(got) - 1  # the cluster goes last
+    r = RecordingRunner()  # nothing there: the probes print nothing
+    down(cfg, r, delete_cluster=False, purge_data=True)
+    assert not {shlex.join(a) for a in r.argvs} & set(deletes)
+    r = RecordingRunner(outputs={p: "found\n" for p in probes})
+    (kept,) = down(cfg, r, delete_cluster=False, purge_data=False)
+    assert kept.startswith(f"kept users' scratch bucket {clouds.get(cfg.cloud).scratch(cfg).url} and its identity: `down --purge` deletes them")
+    assert not any(a[:2] in (["gcloud", "storage"], ["aws", "s3"], ["az", "storage"]) for a in r.argvs)
