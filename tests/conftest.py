@@ -93,6 +93,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: rank.get(xdist_group(item.nodeid), len(rank)))
 
 
+AST_RACE = "AST constructor recursion depth mismatch"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    """A failure's report even when CPython 3.11 < 3.11.8 fails to parse its source (python/cpython#106905: ast.parse
+    races with another thread's, e.g. a server thread printing a traceback) — pytest would stop the whole run
+    with an INTERNALERROR that hides the failure. The report is made again, as Python's own traceback."""
+    try:
+        return (yield)
+    except SystemError as e:
+        if AST_RACE not in str(e):
+            raise
+        from _pytest.reports import TestReport
+
+        item.config.option.tbstyle = "native"
+        return TestReport.from_item_and_call(item, call)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stopped_in_background() -> Iterator[None]:
     """Torn down last: waits for the platforms' ``down`` that fixtures started in the background."""
