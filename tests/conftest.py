@@ -108,8 +108,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             raise
         from _pytest.reports import TestReport
 
-        item.config.option.tbstyle = "native"
-        return TestReport.from_item_and_call(item, call)
+        style, item.config.option.tbstyle = item.config.option.tbstyle, "native"
+        try:
+            return TestReport.from_item_and_call(item, call)
+        finally:
+            item.config.option.tbstyle = style
 
 
 @pytest.fixture(scope="session", autouse=True)

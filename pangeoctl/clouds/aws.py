@@ -489,11 +489,10 @@ class AWSCloud(OwnKubeconfig):
             return []
         role = self._scratch_role(cfg)
         return [
-            Owned(f"users' scratch bucket s3://{bucket} and every file in it",
-                  ("aws", "s3api", "list-buckets", "--query", f"Buckets[?Name=='{bucket}'].Name", "--output", "text"),
-                  ("aws", "s3", "rb", f"s3://{bucket}", "--force", "--region", region), env),
+            Owned(f"users' scratch bucket s3://{bucket}", ("aws", "s3api", "list-buckets", "--query", f"Buckets[?Name=='{bucket}'].Name", "--output", "text"),
+                  ("aws", "s3", "rb", f"s3://{bucket}", "--force", "--region", region), env, data=True),
             # eksctl made the role in a CloudFormation stack of its own: deleting the stack deletes the role.
-            Owned(f"the IAM role {role} users acted as", ("aws", "iam", "get-role", "--role-name", role, "--query", "Role.RoleName", "--output", "text"),
+            Owned(f"the IAM role {role} users acted as", ("aws", "iam", "list-roles", "--query", f"Roles[?RoleName=='{role}'].RoleName", "--output", "text"),
                   ("eksctl", "delete", "iamserviceaccount", "--cluster", cfg.name, "--region", region, "--namespace", cfg.name, "--name", SCRATCH_SA, "--wait"), env),
         ]  # fmt: skip
 

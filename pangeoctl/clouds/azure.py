@@ -431,10 +431,10 @@ class AzureCloud(OwnKubeconfig):
             return []
         ident = self._scratch_identity(cfg)
         return [
-            Owned(f"users' scratch storage account {account} and every file in it", ("az", "storage", "account", "show", "--name", account, *rg, "--query", "name", "--output", "tsv"),
-                  ("az", "storage", "account", "delete", "--name", account, *rg, "--yes")),
+            Owned(f"users' scratch storage account {account}", ("az", "storage", "account", "list", *rg, "--query", f"[?name=='{account}'].name", "--output", "tsv"),
+                  ("az", "storage", "account", "delete", "--name", account, *rg, "--yes"), data=True),
             # its federated credential goes with it
-            Owned(f"the managed identity {ident} users acted as", ("az", "identity", "show", "--name", ident, *rg, "--query", "name", "--output", "tsv"),
+            Owned(f"the managed identity {ident} users acted as", ("az", "identity", "list", *rg, "--query", f"[?name=='{ident}'].name", "--output", "tsv"),
                   ("az", "identity", "delete", "--name", ident, *rg)),
         ]  # fmt: skip
 

@@ -86,13 +86,15 @@ class Scratch:
 
 @dataclass(frozen=True)
 class Owned:
-    """A resource ``up`` made beside the cluster that ``down --purge`` deletes: ``probe`` prints its name when it is
-    there (and nothing, or fails, when it is not); ``delete`` removes it."""
+    """A resource ``up`` made beside the cluster that ``down --purge`` deletes: ``probe`` is a listing that prints
+    its name when it is there and nothing when it is not (it fails only when it cannot look); ``delete``
+    removes it. ``data``: it holds users' files."""
 
     what: str
     probe: tuple[str, ...]
     delete: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    data: bool = False
 
 
 @dataclass(frozen=True)

@@ -362,9 +362,9 @@ class GCPCloud(OwnKubeconfig):
             return []
         p, bucket, gsa = ("--project", cfg.gcp.project), f"gs://{cfg.scratch_bucket}", self.scratch_account(cfg)
         return [
-            Owned(f"users' scratch bucket {bucket} and every file in it", ("gcloud", "storage", "buckets", "describe", bucket, *p, "--format", "value(name)"),
-                  ("gcloud", "storage", "rm", "--recursive", bucket, *p)),
-            Owned(f"the service account {gsa} users acted as", ("gcloud", "iam", "service-accounts", "describe", gsa, *p, "--format", "value(email)"),
+            Owned(f"users' scratch bucket {bucket}", ("gcloud", "storage", "buckets", "list", *p, "--filter", f"name={cfg.scratch_bucket}", "--format", "value(name)"),
+                  ("gcloud", "storage", "rm", "--recursive", bucket, *p), data=True),
+            Owned(f"the service account {gsa} users acted as", ("gcloud", "iam", "service-accounts", "list", *p, "--filter", f"email={gsa}", "--format", "value(email)"),
                   ("gcloud", "iam", "service-accounts", "delete", gsa, *p, "--quiet")),
         ]  # fmt: skip
 

@@ -37,6 +37,9 @@ class Read:
     fatal: bool = False
     code: int = 2  # the exit code a fatal message stops with (2: the config asks for what cannot be; 1: the cloud failed)
     shown: tuple[Command, ...] = ()  # what ``follow`` runs, as commands.sh shows it (the output as a placeholder)
+    # The command exits 0 whatever it finds (a listing), so its failing is an error that stops ``up``/``down``
+    # — not "nothing there".
+    must_run: bool = False
 
     @property
     def commands(self) -> tuple[Command, ...]:

@@ -103,7 +103,7 @@ class KubernetesTarget:
                 if pin and not at and address is not None:
                     # Unpinned, the cloud would give the proxy another address than the one DNS is told of.
                     raise TargetError(
-                        f"the hub's reserved IP address could not be read ({' '.join(address.argv)} printed nothing), "
+                        f"the hub's reserved IP address could not be read (`{address.shell()}` printed nothing), "
                         "so the release is not installed: run that command to see why, then `pangeoctl up` again",
                         1,
                     )
@@ -235,8 +235,8 @@ class KubernetesTarget:
         if missing and not runner.dry_run:  # a dry run needs no tool: it only shows the commands
             raise MissingTool(missing[0], install_hint(missing[0]))
         run_steps(steps, runner, echo)
-        scratch = self.cloud.scratch(cfg)
-        return [f"kept users' scratch bucket {scratch.url} and its identity: `down --purge` deletes them"] if scratch and not purge else []
+        kept = [o.what for o in self.cloud.scratch_owned(cfg) if o.data and not purge]
+        return [f"kept {what}, which bills per GB stored: `down --purge` deletes it, users' files and its identity" for what in kept]
 
     def leftovers(self, cfg: Config, site: Site, runner: Runner) -> list[str]:
         """Billable resources still tagged for this deployment, each with its monthly price where known."""
@@ -244,10 +244,17 @@ class KubernetesTarget:
 
 
 def _delete_if_there(owned: Owned) -> Read:
-    """Delete ``owned`` when its probe names it; say so when it is gone already."""
-    delete = Command(owned.delete, why=f"delete {owned.what}", env=owned.env)
-    probe = Command(owned.probe, env=owned.env, read_only=True)
-    return Read(probe, tell=lambda out: None if out.strip() else f"{owned.what}: not there (deleted already)", follow=lambda out: [delete] if out.strip() else [], shown=(delete,))
+    """Delete ``owned`` when its listing names it; say so when it is gone already (a listing that fails stops
+    ``down``: it is not "gone")."""
+    delete = Command(owned.delete, why=f"delete {owned.what}" + (", and every file in it" if owned.data else ""), env=owned.env)
+    probe = Command(owned.probe, why=f"is {owned.what} there?", env=owned.env, read_only=True)
+    return Read(
+        probe,
+        tell=lambda out: None if out.strip() else f"{owned.what}: not there (deleted already)",
+        follow=lambda out: [delete] if out.strip() else [],
+        shown=(delete,),
+        must_run=True,
+    )
 
 
 _PINNED_WHY = "install or upgrade JupyterHub + Dask Gateway, the proxy on RESERVED_IP: the address the line above prints"
@@ -279,7 +286,7 @@ def _run_step(step: Step, runner: Runner, echo: Echo, counter: str) -> None:
 def _read(step: Read, runner: Runner, echo: Echo) -> str | None:
     """Run a Read and say (or, when fatal, raise) what it tells; its output ("" when it failed), or None in a
     dry run whose probe could not run here."""
-    res = runner.run(step.command, check=False)
+    res = runner.run(step.command, check=step.must_run and not runner.dry_run)
     if runner.dry_run and res.returncode != 0:
         return None
     out = res.stdout if res.returncode == 0 else ""

@@ -462,6 +462,8 @@ def test_an_unreadable_reserved_address_stops_before_an_unpinned_install(name, h
     with pytest.raises(TargetError, match="reserved IP address could not be read .* printed nothing") as e:
         up(cfg, r)
     assert e.value.code == 1 and _installs(r) == []
+    probe = next(c for c in r.commands if "describe" in c.argv or "show" in c.argv)
+    assert shlex.split(str(e.value).split("`")[1]) == list(probe.argv)  # a command to paste, quoted for the shell
 
 
 def test_aws_https_waits_for_the_load_balancers_name():
@@ -1143,7 +1145,7 @@ def test_down_verify_lists_a_scratch_bucket_left_behind():
     [
         (
             "gcp.happy.yaml",
-            [("buckets", "describe"), ("service-accounts", "describe")],
+            [("buckets", "list", "name=geo-lab-123-geo-lab-scratch"), ("service-accounts", "list")],
             [
                 "gcloud storage rm --recursive gs://geo-lab-123-geo-lab-scratch --project geo-lab-123",
                 "gcloud iam service-accounts delete geo-lab-users@geo-lab-123.iam.gserviceaccount.com --project geo-lab-123 --quiet",
@@ -1151,7 +1153,7 @@ def test_down_verify_lists_a_scratch_bucket_left_behind():
         ),
         (
             "aws.happy.yaml",
-            [("s3api", "list-buckets"), ("iam", "get-role")],
+            [("s3api", "list-buckets"), ("iam", "list-roles", "Roles[?RoleName=='ocean-lab-scratch-us-west-2'].RoleName")],
             [
                 "aws s3 rb s3://ocean-lab-scratch-012345678901 --force --region us-west-2",
                 "eksctl delete iamserviceaccount --cluster ocean-lab --region us-west-2 --namespace ocean-lab --name pangeo-user --wait",
@@ -1159,7 +1161,7 @@ def test_down_verify_lists_a_scratch_bucket_left_behind():
         ),
         (
             "azure.happy.yaml",
-            [("storage", "account", "show"), ("identity", "show")],
+            [("storage", "account", "list"), ("identity", "list", "[?name=='eo-lab-users'].name")],
             [
                 "az storage account delete --name {account} --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg --yes",
                 "az identity delete --name eo-lab-users --subscription 00000000-0000-0000-0000-000000000000 --resource-group eo-lab-rg",
@@ -1183,5 +1185,10 @@ def test_down_purge_deletes_the_scratch_bucket_and_its_identity_and_only_purge(n
     assert not {shlex.join(a) for a in r.argvs} & set(deletes)
     r = RecordingRunner(outputs={p: "found\n" for p in probes})
     (kept,) = down(cfg, r, delete_cluster=False, purge_data=False)
-    assert kept.startswith(f"kept users' scratch bucket {clouds.get(cfg.cloud).scratch(cfg).url} and its identity: `down --purge` deletes them")
+    assert cfg.scratch_bucket in kept and kept.endswith("which bills per GB stored: `down --purge` deletes it, users' files and its identity")
     assert not any(a[:2] in (["gcloud", "storage"], ["aws", "s3"], ["az", "storage"]) for a in r.argvs)
+    # A listing that cannot look (expired login, no permission) stops `down --purge`: it is not "deleted already".
+    r = RecordingRunner(fail_on=probes[0][:2], stderr="ERROR: (gcloud) You do not currently have an active account selected.")
+    with pytest.raises(RunError):
+        down(cfg, r, delete_cluster=True, purge_data=True)
+    assert not any(a[:2] in (["gcloud", "container"], ["eksctl", "delete"], ["az", "aks"]) for a in r.argvs)  # the cluster stays
