@@ -501,7 +501,7 @@ class AWSCloud(OwnKubeconfig):
         bucket = cfg.scratch_bucket
         if not bucket:
             return []
-        from pangeoctl.targets.base import Read
+        from pangeoctl.targets.base import Read, unreadable
 
         region, env = cfg.aws.region, self._env(cfg)
         role = Command(
@@ -514,7 +514,7 @@ class AWSCloud(OwnKubeconfig):
         def role_missing(out: str) -> str | None:
             if out.startswith("arn:"):
                 return None
-            return f"the scratch role {self._scratch_role(cfg)} is missing (`{role.shell()}` gave {out.strip()!r}) — run that to see why, then `pangeoctl up` again"
+            return unreadable(f"the scratch role {self._scratch_role(cfg)}", role, out, "without it pods get no identity for the scratch bucket")
 
         def annotated(arn: str) -> list[Command]:
             return scratch_service_account(cfg, handle, {"eks.amazonaws.com/role-arn": arn.strip()}, env)

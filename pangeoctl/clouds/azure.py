@@ -443,7 +443,7 @@ class AzureCloud(OwnKubeconfig):
         return f"{cfg.name}-users"
 
     def scratch_steps(self, cfg: Config, handle: ClusterHandle, where: Path) -> list[Any]:
-        from pangeoctl.targets.base import Read
+        from pangeoctl.targets.base import Read, unreadable
 
         assert cfg.azure is not None
         account = cfg.scratch_bucket
@@ -458,7 +458,7 @@ class AzureCloud(OwnKubeconfig):
             def tell(out: str) -> str | None:
                 if len(out.split()) == expect:
                     return None
-                return f"could not read {what} (`{probe.shell()}` gave {out.strip()!r}); without it pods get no identity for the scratch bucket — run that command to see why, then `pangeoctl up` again"
+                return unreadable(what, probe, out, "without it pods get no identity for the scratch bucket")
 
             return tell
 

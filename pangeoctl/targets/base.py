@@ -46,6 +46,11 @@ class Read:
         return (self.command, *self.shown)
 
 
+def unreadable(what: str, probe: Command, got: str, then: str) -> str:
+    """What ``up`` stops with when a read it needs comes back without its answer."""
+    return f"could not read {what} (`{probe.shell()}` gave {got.strip()!r}): {then} — run that command to see why, then `pangeoctl up` again"
+
+
 @dataclass(frozen=True)
 class AfterDNS:
     """The release with HTTPS on only once ``domain`` resolves to the hub's address.

@@ -23,7 +23,7 @@ from pangeoctl.kube_versions import check_cli_listing
 from pangeoctl.render.values import render_values
 from pangeoctl.runner import Command, MissingTool, Runner, install_hint, read_secret
 from pangeoctl.site import Site
-from pangeoctl.targets.base import AfterDNS, Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, login_lines, write_files
+from pangeoctl.targets.base import AfterDNS, Echo, Outcome, Plan, Read, Step, TargetError, dump_yaml, login_lines, unreadable, write_files
 
 VALUES = "values.yaml"
 PLAIN_VALUES = "values-http.yaml"  # the release before its domain resolves: HTTPS off
@@ -102,11 +102,7 @@ class KubernetesTarget:
             def install(at: str) -> Command:
                 if pin and not at and address is not None:
                     # Unpinned, the cloud would give the proxy another address than the one DNS is told of.
-                    raise TargetError(
-                        f"the hub's reserved IP address could not be read (`{address.shell()}` printed nothing), "
-                        "so the release is not installed: run that command to see why, then `pangeoctl up` again",
-                        1,
-                    )
+                    raise TargetError(unreadable("the hub's reserved IP address", address, at, "the release is not installed"), 1)
                 cmd = helm.upgrade(cfg, handle, out_dir / values_file, address=at if pin else "")
                 return dataclasses.replace(cmd, why=why) if why else cmd
 

@@ -459,7 +459,7 @@ def test_an_unreadable_reserved_address_stops_before_an_unpinned_install(name, h
     if not https:
         cfg = cfg.model_copy(update={"hub": cfg.hub.model_copy(update={"https": cfg.hub.https.model_copy(update={"enabled": False})})})
     r = RecordingRunner(outputs={("addresses", "describe"): "", ("public-ip", "show"): ""}, dns={cfg.hub.domain: ["34.1.2.3"]})
-    with pytest.raises(TargetError, match="reserved IP address could not be read .* printed nothing") as e:
+    with pytest.raises(TargetError, match=r"could not read the hub's reserved IP address .* gave ''\): the release is not installed") as e:
         up(cfg, r)
     assert e.value.code == 1 and _installs(r) == []
     probe = next(c for c in r.commands if "describe" in c.argv or "show" in c.argv)
@@ -1031,7 +1031,7 @@ def test_eks_scratch_bucket_with_an_irsa_role_for_that_bucket_only():
     r = RecordingRunner(outputs={("iam", "get-role"): ""})
     with pytest.raises(TargetError) as e:
         up(cfg, r)
-    assert e.value.code == 1 and "the scratch role ocean-lab-scratch-us-west-2 is missing" in str(e.value)
+    assert e.value.code == 1 and "could not read the scratch role ocean-lab-scratch-us-west-2 (`AWS_PROFILE=ocean aws iam get-role" in str(e.value)
     assert not any(a[:2] == ["helm", "upgrade"] and CHART in a for a in r.argvs)
     plan = _Pinned("aws", S).plan(cfg, SITE, S)
     assert json.loads(plan.files["scratch-lifecycle.json"])["Rules"][0]["Expiration"] == {"Days": 7}
